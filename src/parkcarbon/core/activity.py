@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from parkcarbon.core.carriers import carrier
 from parkcarbon.errors import Location, QuantityError
@@ -19,7 +19,7 @@ from parkcarbon.periods import Month
 __all__ = ["ActivityRecord", "Flow", "Quality"]
 
 
-class Flow(str, Enum):
+class Flow(StrEnum):
     """Which flow of a carrier a record measures.
 
     * ``CONSUMED`` 消费量 — fuels and media used in the period (energy and non-energy use).
@@ -36,7 +36,7 @@ class Flow(str, Enum):
     NON_ENERGY_USE = "non_energy_use"
 
 
-class Quality(str, Enum):
+class Quality(StrEnum):
     """Data-quality flag of a value (RELIABILITY.md R4)."""
 
     MEASURED = "measured"

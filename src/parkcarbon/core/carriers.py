@@ -11,14 +11,14 @@ national energy statistics forms (能源购进、消费与库存 205-1 表).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from parkcarbon.errors import UnknownCarrierError
 
 __all__ = ["CARRIERS", "Carrier", "CarrierKind", "carrier", "carrier_by_name"]
 
 
-class CarrierKind(str, Enum):
+class CarrierKind(StrEnum):
     """What kind of energy a carrier is."""
 
     FOSSIL_SOLID = "fossil_solid"

@@ -31,14 +31,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from parkcarbon.core.trace import FactorRef
 
 __all__ = ["AccountingFactors", "ConversionBasis", "FuelParameters"]
 
 
-class ConversionBasis(str, Enum):
+class ConversionBasis(StrEnum):
     """How electricity (and heat) is converted to standard coal.
 
     * ``CALORIFIC`` — 当量值 (calorific equivalent), GB/T 2589-2020: electricity at its
