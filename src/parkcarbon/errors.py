@@ -14,7 +14,8 @@ value (file, row, column, value) and a hint on how to fix it.
     │   ├── QuantityError                E-QTY     negative, non-numeric, NaN quantity
     │   ├── PeriodError                  E-PERIOD  bad or overlapping period / timestamp
     │   ├── TemplateError                E-TEMPLATE wrong or malformed upload file
-    │   └── UploadRejectedError          E-UPLOAD  hostile / oversized / disallowed file
+    │   ├── UploadRejectedError          E-UPLOAD  hostile / oversized / disallowed file
+    │   └── BatchRejectedError           E-BATCH   an upload/batch with row errors (all listed in .errors)
     ├── FactorError                      E-FACTOR
     │   ├── FactorNotFoundError          E-FACTOR-MISSING no factor for (key, region, year, method)
     │   └── FactorDataError              E-FACTOR-DATA    factor CSV malformed
@@ -26,8 +27,9 @@ value (file, row, column, value) and a hint on how to fix it.
     │   └── StoreCorruptError            E-STORE-CORRUPT refuse to run on a corrupt store
     ├── NotFoundError                    E-NOTFOUND object does not exist (or is not yours)
     ├── PermissionDeniedError            E-FORBIDDEN
-    └── PlanningError                    E-PLAN
-        └── InfeasibleError              E-PLAN-INFEASIBLE optimisation has no solution
+    ├── PlanningError                    E-PLAN
+    │   └── InfeasibleError              E-PLAN-INFEASIBLE optimisation has no solution
+    └── ReportError                      E-REPORT  a report could not be rendered (e.g. PDF renderer)
 
 All of them are :class:`ParkcarbonError`, so a delivery layer can catch one type.
 """
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "BatchRejectedError",
     "CalculationError",
     "ConflictError",
     "DataIntegrityError",
@@ -53,6 +56,7 @@ __all__ = [
     "PeriodError",
     "PermissionDeniedError",
     "PlanningError",
+    "ReportError",
     "QuantityError",
     "StoreCorruptError",
     "StoreError",
@@ -222,6 +226,20 @@ class UploadRejectedError(InputError):
     code = "E-UPLOAD"
 
 
+class BatchRejectedError(InputError):
+    """An upload or batch rejected as a whole because some rows are bad (nothing was written).
+
+    ``errors`` holds every row error found (each a :class:`ParkcarbonError` with its location),
+    so a user can fix the file in one go.
+    """
+
+    code = "E-BATCH"
+
+    def __init__(self, message: str, *, errors: list[ParkcarbonError] | None = None, **kwargs: Any) -> None:
+        self.errors: list[ParkcarbonError] = list(errors or [])
+        super().__init__(message, **kwargs)
+
+
 class FactorError(ParkcarbonError):
     """Problems with reference factors."""
 
@@ -298,3 +316,9 @@ class InfeasibleError(PlanningError):
     """The optimisation problem has no feasible solution; the message says why."""
 
     code = "E-PLAN-INFEASIBLE"
+
+
+class ReportError(ParkcarbonError):
+    """A report could not be rendered (renderer missing, failed or produced no output)."""
+
+    code = "E-REPORT"

@@ -1,0 +1,1 @@
+"""parkcarbon benchmarks (run with ``python -m bench`` or ``python -m bench.<name>``)."""

@@ -1,0 +1,38 @@
+"""Fixtures of the web tests: the demo park store and the app (API + dashboard) on it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from webdemo import PARK_ID, PASSWORD, USERS, copy_store, demo_database  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_database(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def web_app(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from parkcarbon.api import create_app
+    from parkcarbon.settings import Settings
+
+    store = copy_store(demo_db, tmp_path_factory.mktemp("webapp"))
+    settings = Settings(data_dir=tmp_path_factory.mktemp("webdata"))
+    app = create_app(store, settings=settings, cookie_secure=False)
+    app.state.park_energy_budgets_tce = {PARK_ID: 280_000.0}
+    yield app
+    store.dispose()
+
+
+def login(client: object, role: str) -> None:
+    """Log in through the web form (follows the redirect)."""
+    resp = client.post("/web/login", data={"username": USERS[role], "password": PASSWORD},  # type: ignore[attr-defined]
+                       follow_redirects=False)
+    assert resp.status_code == 303, resp.text
