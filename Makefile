@@ -5,7 +5,7 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test install install-dev lint reliability bench clean
+.PHONY: demo test install install-dev lint reliability bench clean web-assets browser-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,7 @@ install: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 
-demo: install
+demo: install web-assets
 	$(BIN)/parkcarbon demo --out demo-output
 
 lint: install-dev
@@ -25,7 +25,7 @@ lint: install-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-dev lint
+test: install-dev web-assets browser-deps lint
 	$(BIN)/python -m pytest -m "not t3" -q -p no:cacheprovider
 
 reliability: install-dev
@@ -33,6 +33,22 @@ reliability: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench
+
+# Apache ECharts from the npm registry (lock file pinned), copied into the package: no CDN, works offline.
+ECHARTS = src/parkcarbon/web/static/vendor/echarts.min.js
+web-assets: $(ECHARTS)
+
+$(ECHARTS): frontend/package.json frontend/package-lock.json
+	npm ci --prefix frontend --no-audit --no-fund --loglevel=error
+	mkdir -p $(@D)
+	cp frontend/node_modules/echarts/dist/echarts.min.js $@
+
+# Browser tests and PDF reports: Debian's chromium (driven by Playwright from the dev extra, never
+# `playwright install`), poppler-utils (pdftoppm/pdftotext) and CJK fonts; skipped when present.
+browser-deps:
+	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null && fc-list 2>/dev/null | grep -qi "noto sans cjk"; \
+	then :; else \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium poppler-utils fonts-noto-cjk; fi
 
 clean:
 	rm -rf $(VENV) demo-output

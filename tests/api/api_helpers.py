@@ -71,6 +71,25 @@ def _records(eid: str, months: list[str]) -> list[Any]:
 
 def build_world(data_dir: Path) -> World:
     """Seed the world into ``data_dir`` (store file + evidence directory)."""
+    from argon2 import PasswordHasher
+
+    from parkcarbon.services import auth as auth_module
+    from parkcarbon.settings import get_settings
+
+    w = World(data_dir=data_dir)
+    settings = get_settings(data_dir=data_dir)
+    # seed accounts with cheap Argon2id parameters (fast tests); a login upgrades them to the
+    # production parameters through check_needs_rehash (SEC-06 tests that path)
+    production_hasher = auth_module._HASHER
+    auth_module._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        _seed(w, settings)
+    finally:
+        auth_module._HASHER = production_hasher
+    return w
+
+
+def _seed(w: World, settings: Any) -> None:
     from sqlalchemy import select
 
     from parkcarbon.services import lifecycle, recalculation
@@ -78,12 +97,9 @@ def build_world(data_dir: Path) -> World:
     from parkcarbon.services.evidence import add_evidence
     from parkcarbon.services.scoped import grant_role
     from parkcarbon.services.tenancy import resolve_scope, scoped_transaction, system_scope
-    from parkcarbon.settings import get_settings
     from parkcarbon.storage import open_store
     from parkcarbon.storage.models_auth import Membership, User
 
-    w = World(data_dir=data_dir)
-    settings = get_settings(data_dir=data_dir)
     store = open_store(w.db_url, settings=settings)
     root = system_scope("seed")
     with scoped_transaction(store, root) as repo:

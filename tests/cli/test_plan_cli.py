@@ -89,7 +89,8 @@ def test_plan_dispatch_from_store(sqlite_store: object, tmp_path: Path) -> None:
                            interval_s=900, enterprise_id=ent.id, role="grid_import")
         rows = [{"start_utc": start + timedelta(minutes=15 * i), "end_utc": start + timedelta(minutes=15 * (i + 1)),
                  "energy": 100.0 + (i % 4), "quality": "measured", "method_id": None} for i in range(96)]
-        repo.replace_increments(m, start, start + timedelta(days=1), rows, code_version="test")
+        repo.replace_increments({m.id: m}, {m.id: (start, start + timedelta(days=1))}, {m.id: rows},
+                                code_version="test")
         ent_id = ent.id
     url = str(sqlite_store.engine.url)
     res = runner.invoke(app, ["plan", "dispatch", "--from-store", "--store", url, "--enterprise", ent_id,

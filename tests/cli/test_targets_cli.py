@@ -141,6 +141,25 @@ def test_macc_pathway_project(park_csv: Path, tmp_path: Path) -> None:
     assert "raises the park intensity" in pr and "exceeds" in pr
 
 
+def test_plan_tracking(tmp_path: Path) -> None:
+    items = tmp_path / "plan.csv"
+    items.write_text("option_id,measure_id,size,start\nfan,FAN-VSD,400,2025-03\npump,PUMP-VSD,100,2025-10\n",
+                     encoding="utf-8")
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"electricity": 0.7}), encoding="utf-8")
+    measured = tmp_path / "measured.csv"
+    lines = ["option_id,month,saving_tce"] + [f"fan,2025-{k:02d},1.0" for k in range(3, 7)] + ["fan,2025-07,"]
+    measured.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = runner.invoke(app, [
+        "targets", "plan", "--enterprise", "BIG", "--items", str(items), "--prices", str(prices),
+        "--measured", str(measured), "--through", "2025-06"]).output
+    # 400 kW × 3 200 h × 25 % = 320 MWh/yr; at 0.1229 tce/MWh ≈ 39.3 tce/yr ≈ 3.28 tce/month; measured 1 tce/month
+    assert "behind" in out and "not_started" in out and "风机变频改造" in out
+    out2 = runner.invoke(app, ["targets", "plan", "--enterprise", "BIG", "--items", str(items), "--prices", str(prices),
+                               "--measured", str(measured), "--through", "2025-07"]).output
+    assert "no_data (missing 2025-07)" in out2
+
+
 def test_errors_are_library_errors(park_csv: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["targets", "warnings", "--as-of", "2025-04", "--input", str(park_csv)])
     assert isinstance(res.exception, InputError)  # neither --budgets nor --park-budget

@@ -41,13 +41,14 @@ GUIDING = [
 def park(energy_year_tce: float, co2_per_tce: float, clean: float = 0.92) -> dict:
     e = energy_year_tce / 12
     d: dict[str, dict[Month, float | None]] = {k: {} for k in (
-        "energy_tce", "emissions_tco2", "clean_energy_tce", "solid_waste_generated_t", "solid_waste_utilised_t",
+        "energy_tce", "emissions_tco2", "energy_emissions_tco2", "clean_energy_tce", "solid_waste_generated_t", "solid_waste_utilised_t",
         "solid_waste_from_storage_t", "waste_heat_utilised_gj", "waste_heat_recoverable_gj", "water_reused_m3",
         "water_fresh_m3")}
     for k in range(1, 13):
         m = Month(2026, k)
         d["energy_tce"][m] = e
         d["emissions_tco2"][m] = e * co2_per_tce
+        d["energy_emissions_tco2"][m] = e * co2_per_tce
         d["clean_energy_tce"][m] = e * clean
         d["solid_waste_generated_t"][m] = 100.0
         d["solid_waste_utilised_t"][m] = 85.0

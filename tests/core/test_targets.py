@@ -68,7 +68,7 @@ def test_water_reuse_and_solid_waste_formulas() -> None:
 
 def test_zero_denominator_is_undefined_and_negative_input_rejected() -> None:
     m = [Month(2025, 1)]
-    v = compute_indicator("carbon_per_energy_tco2_per_tce", {"emissions_tco2": {m[0]: 1.0}, "energy_tce": {m[0]: 0.0}}, m)
+    v = compute_indicator("carbon_per_energy_tco2_per_tce", {"energy_emissions_tco2": {m[0]: 1.0}, "energy_tce": {m[0]: 0.0}}, m)
     assert v.value is None and "zero" in v.trace[0].note
     with pytest.raises(InputError):
         compute_indicator("energy_total_tce", {"energy_tce": {m[0]: -1.0}}, m)
@@ -156,6 +156,16 @@ def test_park_total_is_sum_of_enterprises(a: list[float], b: list[float]) -> Non
     parts = [annual_indicator("energy_total_tce", {"energy_tce": s}, 2024).value for s in (ea, eb)]
     assert tot is not None and all(p is not None for p in parts)
     assert math.isclose(tot, sum(p for p in parts if p is not None), rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_required_quantities() -> None:
+    from parkcarbon.core.targets import required_quantities
+    req = required_quantities(["water_reuse_frac", "solid_waste_utilisation_frac"])
+    assert req["water_reuse_frac"] == ("water_reused_m3", "water_fresh_m3")
+    assert req["solid_waste_utilisation_frac"] == (
+        "solid_waste_utilised_t", "solid_waste_generated_t", "solid_waste_from_storage_t")
+    with pytest.raises(InputError):
+        required_quantities(["nope"])
 
 
 def test_every_indicator_has_known_quantities() -> None:

@@ -72,6 +72,7 @@ def test_hand_computed_month_boundary_and_flags(tmp_path: Path) -> None:
         ("m-a", MAR + 3 * Q, None, 0),  # null value: missing whatever the flag
         ("m-b", APR - Q, 4.0, 2),  # 31 March 23:45 local: March, edited
         ("m-b", APR, 7.0, 0),  # 1 April 00:00 local: April
+        ("m-b", APR + Q, -3.0, 0),  # negative: suspect, never summed
         ("m-x", MAR, 50.0, 0),  # not in the register
     ]
     path = write(tmp_path / "r.parquet", rows, pa.string())
@@ -88,8 +89,8 @@ def test_hand_computed_month_boundary_and_flags(tmp_path: Path) -> None:
         assert t.n_measured.tolist() == [1, 1, 0, 0]
         assert t.n_estimated.tolist() == [1, 0, 0, 0]
         assert t.n_edited.tolist() == [1, 0, 0, 0]
-        assert t.n_suspect.tolist() == [1, 0, 0, 0]
-        assert t.n_missing.tolist() == [2 * 2976 - 4, 2 * 2880 - 1, 2976, 2880]
+        assert t.n_suspect.tolist() == [1, 1, 0, 0]
+        assert t.n_missing.tolist() == [2 * 2976 - 4, 2 * 2880 - 2, 2976, 2880]
         assert t.n_unmapped_readings == 1
         recs = t.to_activity_records()
         assert [r.quality for r in recs] == [Quality.ESTIMATED, Quality.MEASURED, Quality.MISSING, Quality.MISSING]
@@ -179,7 +180,7 @@ def _readings(draw: st.DrawFn) -> list[tuple[object, int, float | None, int]]:
     )
     rows: list[tuple[object, int, float | None, int]] = []
     for meter, slot in sorted(keys):
-        value = draw(st.one_of(st.none(), st.just(float("nan")), st.just(float("inf")), st.floats(0, 1e6)))
+        value = draw(st.one_of(st.none(), st.just(float("nan")), st.just(float("inf")), st.floats(-10, 1e6)))
         rows.append((meter, MAR + slot * Q, value, draw(st.integers(0, 4))))
     return rows
 

@@ -22,6 +22,7 @@ from parkcarbon.services.planning import (
     plan_pv,
     plan_sizing,
     scenario_table,
+    stored_plans,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*dayofyear is deprecated")
@@ -101,6 +102,8 @@ class TestPlanning:
         sched = pd.read_csv(out.files[1])
         assert len(sched) == 288 and {"bess.soc_kwh", "ppa.supply_kw", "tou_period"} <= set(sched.columns)
         assert r.cost.demand_charge_cny > 0  # Shandong demand charge applied on the monthly peak
+        stored = stored_plans(tmp_path / "out", "E001")
+        assert set(stored) == {"dispatch"} and stored["dispatch"]["summary"]["steps"] == 288
 
     def test_registry_factors_with_fallback_recorded(self, tmp_path: Path) -> None:
         load = load_series_from_file(write_load(tmp_path / "l.csv", days=1))
@@ -156,7 +159,8 @@ class TestStoredLoad:
                 rows = [{"start_utc": start + timedelta(minutes=15 * i), "end_utc": start + timedelta(minutes=15 * (i + 1)),
                          "energy": kwh, "quality": "measured", "method_id": None}
                         for i in range(96) if not (gap and meter is imp and i == 40)]
-                repo.replace_increments(meter, start, start + timedelta(days=1), rows, code_version="test")
+                repo.replace_increments({meter.id: meter}, {meter.id: (start, start + timedelta(days=1))},
+                                        {meter.id: rows}, code_version="test")
             return ent.id, park.id
 
     def test_enterprise_and_park_load(self, sqlite_store: object) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from webdemo import PARK_ID, PASSWORD, USERS, copy_store, demo_database  # noqa: E402
+from webdemo import PARK_ID, PASSWORD, USERS, copy_store, demo_database
 
 
 @pytest.fixture(scope="session")

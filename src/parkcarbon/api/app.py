@@ -167,28 +167,33 @@ class BodyLimitMiddleware:
                 await self._refuse(scope, receive, send)
                 return
         seen = 0
-        started = False
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.request", "body": b"", "more_body": False}
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLarge
+                    # stop reading: hand the app an empty end of body; its answer is replaced by 413
+                    too_large = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return msg
 
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
+        replaced = False
+
+        async def guarded_send(msg: Message) -> None:
+            nonlocal replaced
+            if too_large:
+                if not replaced:
+                    replaced = True
+                    await self._refuse(scope, receive, send)
+                return
             await send(msg)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
+        await self.app(scope, limited_receive, guarded_send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = _body(413, "E-BODY-SIZE", "PayloadTooLarge", f"request body larger than {self.max_bytes} bytes",
@@ -196,10 +201,6 @@ class BodyLimitMiddleware:
                      hint_zh="请减小请求体或拆分上传")
         resp = problem_response(413, body)
         await resp(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def create_app(store: Store, *, settings: Settings | None = None, factor_config: FactorConfig | None = None,

@@ -62,6 +62,13 @@ def _config(request: Request) -> FactorConfig:
     return request.app.state.factor_config  # type: ignore[no-any-return]
 
 
+def _me(repo: Any, caller: Caller) -> Any:
+    """The caller's user row, loaded in this transaction."""
+    from parkcarbon.storage.models_auth import User
+
+    return repo.session.get(User, caller.auth.user.id)
+
+
 def _read_upload(upload: UploadFile, settings: Settings) -> bytes:
     data = upload.file.read(settings.upload_max_bytes + 1)
     if len(data) > settings.upload_max_bytes:
@@ -107,7 +114,7 @@ def login(body: s.LoginIn, request: Request, response: Response) -> Any:
 def logout(body: s.LogoutIn, caller: CallerDep, request: Request) -> Response:
     """End this session (``everywhere``: every session and API token of the user)."""
     with scoped_transaction(_store(request), system_scope(caller.username)) as repo:
-        user = repo.session.merge(caller.auth.user)
+        user = _me(repo, caller)
         auth = auth_svc.Authenticated(user=user, kind=caller.auth.kind, credential_id=caller.auth.credential_id)
         auth_svc.logout(repo.session, auth, everywhere=body.everywhere, request_id=caller.request_id)
     resp = Response(status_code=204)
@@ -128,7 +135,7 @@ def change_password(body: s.PasswordIn, caller: CallerDep, request: Request) -> 
     store = _store(request)
     failure: ParkcarbonError | None = None
     with scoped_transaction(store, system_scope(caller.username)) as repo:
-        user = repo.session.merge(caller.auth.user)
+        user = _me(repo, caller)
         try:
             auth_svc.change_password(repo.session, user, body.old_password, body.new_password,
                                      request_id=caller.request_id)
@@ -154,7 +161,7 @@ def list_tokens(caller: CallerDep, request: Request) -> Any:
 def create_token(body: s.TokenIn, caller: CallerDep, request: Request) -> Any:
     """Create an API token (gateways, integrations); the secret is shown once."""
     with scoped_transaction(_store(request), system_scope(caller.username)) as repo:
-        user = repo.session.merge(caller.auth.user)
+        user = _me(repo, caller)
         new = auth_svc.create_api_token(repo.session, user, name=body.name, expires_in_days=body.expires_in_days,
                                         request_id=caller.request_id)
         return {"id": new.token.id, "name": new.token.name, "token_prefix": new.token.token_prefix,
@@ -164,7 +171,7 @@ def create_token(body: s.TokenIn, caller: CallerDep, request: Request) -> Any:
 @router.delete("/tokens/{token_id}", status_code=204, tags=["auth"])
 def revoke_token(token_id: str, caller: CallerDep, request: Request) -> Response:
     with scoped_transaction(_store(request), system_scope(caller.username)) as repo:
-        user = repo.session.merge(caller.auth.user)
+        user = _me(repo, caller)
         auth_svc.revoke_api_token(repo.session, user, token_id, request_id=caller.request_id)
     return Response(status_code=204)
 

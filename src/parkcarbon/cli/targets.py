@@ -2,7 +2,7 @@
 
 Every command reads the park's monthly series either from the demo park (``--demo``, the
 default; ``--seed`` picks another demo park) or from a long CSV file (``--input park.csv`` with
-columns ``enterprise_id, month`` and quantity columns such as ``energy_tce, emissions_tco2,
+columns ``enterprise_id, month`` and quantity columns such as ``energy_tce, emissions_tco2, energy_emissions_tco2,
 added_value_10k_cny`` — see :data:`parkcarbon.core.targets.QUANTITIES`; an empty cell is
 missing, never 0).
 
@@ -20,6 +20,7 @@ Examples::
     parkcarbon targets green-factory --enterprise E001 --year 2024 --values gf.json --qualitative 0.8
     parkcarbon targets green-park --year 2024
     parkcarbon targets macc --options options.csv --prices prices.json --region 江苏 --factor-year 2023
+    parkcarbon targets plan --enterprise E038 --items plan.csv --prices prices.json --measured measured.csv --through 2025-12
     parkcarbon targets pathway --scenario scenario.json --base-year 2024
     parkcarbon targets project --project project.json --year 2024
 
@@ -55,6 +56,7 @@ from parkcarbon.services.targets import (
     budget_warnings,
     carrier_parameters,
     compute_sum,
+    enterprise_plan,
     green_factory,
     green_park,
     key_units,
@@ -436,6 +438,64 @@ def macc_cmd(
     left = [r.option.option_id for r in results if r.cost_per_tco2_cny is None]
     if left:
         typer.echo(f"no abatement (left out of the curve): {', '.join(left)}")
+
+
+@app.command("plan")
+def plan_cmd(
+    enterprise: Annotated[str, typer.Option("--enterprise", "-e")],
+    items: Annotated[Path, typer.Option("--items", exists=True, dir_okay=False,
+                                        help="CSV option_id,measure_id,size,start (start = in-service month)")],
+    prices: Annotated[Path, typer.Option("--prices", exists=True, dir_okay=False, help="JSON prices [CNY/unit]")],
+    measured: Annotated[Path | None, typer.Option("--measured", exists=True, dir_okay=False,
+                                                  help="CSV option_id,month,saving_tce (empty = missing)")] = None,
+    through: Annotated[str | None, typer.Option("--through", help="track up to this month")] = None,
+    region: Annotated[str, typer.Option("--region")] = "江苏",
+    factor_year: Annotated[int, typer.Option("--factor-year")] = 2023,
+) -> None:
+    """一企一策 plan with timetable, tracked against measured savings."""
+    rows: list[tuple[str, str, float, Month]] = []
+    with items.open(encoding="utf-8-sig", newline="") as fh:
+        for i, r in enumerate(csv.DictReader(fh), start=2):
+            try:
+                rows.append((r["option_id"], r["measure_id"], float(r["size"]), parse_month(r["start"])))
+            except (KeyError, ValueError, TypeError):
+                raise TemplateError("plan CSV needs option_id, measure_id, size, start",
+                                    message_zh="计划 CSV 需包含 option_id、measure_id、size、start 列",
+                                    location=Location(file=str(items), row=i)) from None
+    meas: dict[str, dict[Month, float | None]] = {}
+    if measured is not None:
+        with measured.open(encoding="utf-8-sig", newline="") as fh:
+            for i, r in enumerate(csv.DictReader(fh), start=2):
+                try:
+                    text = (r["saving_tce"] or "").strip()
+                    meas.setdefault(r["option_id"], {})[parse_month(r["month"])] = float(text) if text else None
+                except (KeyError, ValueError, TypeError):
+                    raise TemplateError("measured CSV needs option_id, month, saving_tce",
+                                        message_zh="实测 CSV 需包含 option_id、month、saving_tce 列",
+                                        location=Location(file=str(measured), row=i)) from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        carriers = carrier_parameters(region, factor_year, {k: float(v) for k, v in _read_json(prices).items()})
+    plan, progress = enterprise_plan(enterprise, rows, carriers, measured_saving_tce=meas,
+                                     through=parse_month(through) if through else None)
+    t = Table(title=f"一企一策 {enterprise}: {_f(plan.energy_saving_tce_per_yr)} tce/yr, "
+                    f"{_f(plan.abatement_tco2_per_yr)} tCO2/yr, capex {_f(plan.capex_cny, 0)} CNY")
+    for c in ("option", "measure", "in service", "saving [tce/yr]", "abatement [tCO2/yr]", "payback [yr]"):
+        t.add_column(c)
+    for it in plan.items:
+        mr = it.result
+        t.add_row(mr.option.option_id, mr.option.measure.name_zh, str(it.start), _f(mr.energy_saving_tce_per_yr),
+                  _f(mr.abatement_tco2_per_yr), _f(mr.simple_payback_yr))
+    _console().print(t)
+    if progress:
+        p = Table(title=f"Tracking through {through}")
+        for c in ("option", "months in service", "expected [tce]", "measured [tce]", "achievement", "status"):
+            p.add_column(c)
+        for g in progress:
+            p.add_row(g.option_id, str(g.months_in_service), _f(g.expected_saving_tce), _f(g.measured_saving_tce),
+                      _pct(g.achievement_frac), g.status.value + (f" (missing {', '.join(map(str, g.missing_months))})"
+                                                                   if g.missing_months else ""))
+        _console().print(p)
 
 
 def _scenario(doc: dict[str, Any]) -> Scenario:

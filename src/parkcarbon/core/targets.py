@@ -21,6 +21,7 @@ code                                   meaning                                  
 ``energy_tce``                         综合能源消费量 (GB/T 2589-2020)                  [tce]
 ``emissions_tco2``                     CO2 emissions (scope 1 + 2)                   [tCO2]
 ``direct_emissions_tco2``              scope 1 CO2 emissions (直接排放)                  [tCO2]
+``energy_emissions_tco2``              energy-related CO2 (total without process)    [tCO2]
 ``purchased_electricity_mwh``          purchased grid electricity (外购电力)             [MWh]
 ``added_value_10k_cny``                工业增加值 (comparable prices)                  [10k CNY]
 ``output_value_10k_cny``               工业总产值                                       [10k CNY]
@@ -65,6 +66,7 @@ __all__ = [
     "compute_indicator",
     "indicator_definition",
     "path_value",
+    "required_quantities",
     "resolve_base_value",
     "target_value",
     "track_progress",
@@ -79,6 +81,7 @@ QUANTITIES: dict[str, str] = {
     "energy_tce": "tce",
     "emissions_tco2": "tCO2",
     "direct_emissions_tco2": "tCO2",
+    "energy_emissions_tco2": "tCO2",
     "purchased_electricity_mwh": "MWh",
     "added_value_10k_cny": "10k CNY",
     "output_value_10k_cny": "10k CNY",
@@ -134,8 +137,10 @@ INDICATORS: dict[str, IndicatorDefinition] = {
                             "单位工业增加值二氧化碳排放", "tCO2/10k CNY", _L, ("emissions_tco2",),
                             ("added_value_10k_cny",), "碳排放强度; MIIT green park 2025 (NOTES §5.1)"),
         IndicatorDefinition("carbon_per_energy_tco2_per_tce", "CO2 emissions per unit of energy consumption",
-                            "单位能耗碳排放", "tCO2/tce", _L, ("emissions_tco2",), ("energy_tce",),
-                            "发改环资〔2025〕910号 core indicator (NOTES §4.3)"),
+                            "单位能耗碳排放", "tCO2/tce", _L, ("energy_emissions_tco2",), ("energy_tce",),
+                            "发改环资〔2025〕910号 core indicator (NOTES §4.3); energy-related CO2 "
+                            "(combustion + net purchased electricity and heat, location-based), as "
+                            "core.inventory's carbon_per_energy_location"),
         IndicatorDefinition("non_fossil_share_frac", "share of non-fossil energy in energy consumption",
                             "非化石能源消费占比", "fraction", _H, ("non_fossil_energy_tce",), ("energy_tce",),
                             "carbon-peak pilot target"),
@@ -189,6 +194,15 @@ def indicator_definition(code: str) -> IndicatorDefinition:
             hint_zh="请使用已定义的指标代码",
             location=Location(value=code),
         ) from None
+
+
+def required_quantities(indicators: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The activity data (quantity codes of :data:`QUANTITIES`) each indicator needs."""
+    out = {}
+    for code in indicators:
+        d = indicator_definition(code)
+        out[code] = tuple(dict.fromkeys((*d.numerator, *d.denominator)))
+    return out
 
 
 @dataclass(frozen=True)

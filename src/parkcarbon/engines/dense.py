@@ -91,6 +91,7 @@ def load_dense(job: LedgerJob, *, batch_rows: int = 1 << 20) -> DenseReadings:
             )
         flat = mi * n_slots + slot
         quality = np.where(np.isfinite(value), quality, np.uint8(QualityCode.MISSING)).astype(np.uint8)
+        quality[(value < 0) & (quality <= QualityCode.EDITED)] = QualityCode.SUSPECT
         q[flat] = quality
         seen[flat] = True
         summed = quality <= QualityCode.EDITED

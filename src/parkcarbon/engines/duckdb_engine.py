@@ -4,7 +4,8 @@ One pass groups the window's readings by meter × Asia/Shanghai local day × qua
 aggregation on integer keys); the small result is mapped to enterprise × carrier × month in
 numpy (:func:`parkcarbon.engines.ledger.from_day_groups`). Since 1992 the local day is integer
 arithmetic on UTC epoch seconds (UTC+8, no DST); older windows use DuckDB's ICU time zones.
-A row with a null, NaN or infinite value counts as missing whatever its quality flag. (Written
+A row with a null, NaN or infinite value counts as missing whatever its quality flag, a negative
+value as suspect (R5: negative quantities are never summed). (Written
 as ``NOT isfinite(value)``: DuckDB 1.x/2.0 folds ``isnan(value)`` to false when the Parquet
 column statistics, which leave NaN out, show a finite min/max.)
 """
@@ -28,7 +29,8 @@ def day_groups_sql(job: LedgerJob) -> str:
         day = "epoch(date_trunc('day', timezone('Asia/Shanghai', to_timestamp(ts_s))))::BIGINT // 86400"
     return (
         f"SELECT meter_id, {day} AS day, "
-        "CASE WHEN value IS NULL OR NOT isfinite(value) THEN 3 ELSE quality END::INTEGER AS q, "
+        "CASE WHEN value IS NULL OR NOT isfinite(value) THEN 3 "
+        "WHEN value < 0 AND quality <= 2 THEN 4 ELSE quality END::INTEGER AS q, "
         "count(*) AS n, sum(value) AS s "
         "FROM read_parquet(?) WHERE ts_s >= ? AND ts_s < ? GROUP BY ALL"
     )

@@ -24,7 +24,7 @@ quality     uint8           :class:`parkcarbon.core.metering.QualityCode`
 ==========  ==============  =====================================================================
 
 Measured, edited and estimated values are summed; suspect and missing are not. An absent row is
-a missing interval. A month with nothing summed has quantity ``NaN`` and is still listed.
+a missing interval; a null/NaN/inf value is missing and a negative value suspect, whatever the flag. A month with nothing summed has quantity ``NaN`` and is still listed.
 """
 
 from __future__ import annotations

@@ -60,6 +60,8 @@ def recompute_python(job: LedgerJob) -> LedgerTable:
         month = Month.of(datetime.fromtimestamp(ts, UTC))
         v = r["value"]
         q = 3 if v is None or not math.isfinite(v) else int(r["quality"])
+        if q <= 2 and v < 0:
+            q = 4  # a negative quantity is never summed
         counts[(meter.enterprise_id, meter.carrier, month, q)] += 1
         if q <= 2:
             values[(meter.enterprise_id, meter.carrier, month)].append(float(v))

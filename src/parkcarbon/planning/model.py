@@ -176,7 +176,6 @@ def _build(p: DispatchProblem, specs: tuple[BatteryModelSpec, ...], *, pv_invest
     dt = p.step_h
     b = _Builder()
     w_cost, w_em, w_self = p.objective.weights()
-    steps = np.arange(T, dtype=np.int64)
     zeros = np.zeros(T)
 
     # objective parts, filled per block
@@ -224,7 +223,6 @@ def _build(p: DispatchProblem, specs: tuple[BatteryModelSpec, ...], *, pv_invest
     b.coef(bal, exp_, -1.0)
     b.coef(bal, pv, 1.0)
 
-    fixed_cost = 0.0
     notes: list[str] = []
 
     for spec in specs:
@@ -373,7 +371,7 @@ def _build(p: DispatchProblem, specs: tuple[BatteryModelSpec, ...], *, pv_invest
         a, z = b.columns[name]
         c_spill[a:z] += vec
     col_cost = w_cost * c_cost + w_em * c_em + w_self * c_spill
-    offset = fixed_cost * w_cost + w_self * spill_offset
+    offset = w_self * spill_offset  # constant of the spill objective: Σ available PV × dt
 
     rows_i = np.concatenate(b.r_i) if b.r_i else np.zeros(0, dtype=np.int64)
     rows_j = np.concatenate(b.r_j) if b.r_j else np.zeros(0, dtype=np.int64)
@@ -381,7 +379,6 @@ def _build(p: DispatchProblem, specs: tuple[BatteryModelSpec, ...], *, pv_invest
     a_mat = sparse.csc_array((vals, (rows_i, rows_j)), shape=(b.n_row, n))
     a_mat.sum_duplicates()
     a_mat.sort_indices()
-    del steps
     return LinearModel(
         num_col=n,
         num_row=b.n_row,

@@ -31,7 +31,15 @@ from parkcarbon.planning.problem import DispatchProblem, SizingProblem
 from parkcarbon.planning.results import DispatchResult
 from parkcarbon.planning.solver import SolverOptions, solve
 
-__all__ = ["InvestmentEconomics", "ScenarioRow", "SizingResult", "compare_scenarios", "optimise_sizing"]
+__all__ = [
+    "InvestmentEconomics",
+    "ScenarioRow",
+    "SizingResult",
+    "compare_scenarios",
+    "optimise_sizing",
+    "scenario_row",
+    "solve_scenarios",
+]
 
 
 @dataclass(frozen=True)
@@ -86,9 +94,15 @@ class SizingResult:
         }
 
 
-def optimise_sizing(problem: SizingProblem, options: SolverOptions | None = None) -> SizingResult:
-    """Solve the sizing LP and the baseline; return capacities, dispatch and economics."""
-    baseline = optimise_dispatch(problem.dispatch, options)
+def optimise_sizing(problem: SizingProblem, options: SolverOptions | None = None,
+                    baseline: DispatchResult | None = None) -> SizingResult:
+    """Solve the sizing LP and the baseline; return capacities, dispatch and economics.
+
+    ``baseline``: the already solved dispatch of ``problem.dispatch`` (saves a solve when several
+    sizing scenarios share it).
+    """
+    if baseline is None:
+        baseline = optimise_dispatch(problem.dispatch, options)
     model = build_sizing_model(problem)
     out = solve(model, options)
     check_status(out, problem.dispatch, model)
@@ -168,31 +182,49 @@ class ScenarioRow:
     simple_payback_years: float | None
 
 
+def scenario_row(name: str, result: DispatchResult | SizingResult, horizon_h: float) -> ScenarioRow:
+    """One comparison row from a dispatch result (no investment) or a sizing result."""
+    if isinstance(result, SizingResult):
+        d, w, e = result.dispatch, result.year_weight, result.economics
+        return ScenarioRow(
+            name, result.pv_capacity_kwp, result.battery_energy_kwh, result.battery_power_kw,
+            e.operating_cost_cny_per_year, e.annualised_capex_cny_per_year,
+            e.operating_cost_cny_per_year + e.annualised_capex_cny_per_year + e.fixed_om_cny_per_year,
+            None if d.emissions.location_tco2 is None else d.emissions.location_tco2 * w,
+            None if d.emissions.market_tco2 is None else d.emissions.market_tco2 * w,
+            d.energy.clean_electricity_share_frac, d.energy.self_consumption_frac, e.npv_cny, e.simple_payback_years)
+    w = 8760.0 / horizon_h
+    return ScenarioRow(
+        name, None, sum((b.energy_capacity_kwh for b in result.batteries), 0.0) or None,
+        sum((b.power_capacity_kw for b in result.batteries), 0.0) or None,
+        result.cost.total_cny * w, 0.0, result.cost.total_cny * w,
+        None if result.emissions.location_tco2 is None else result.emissions.location_tco2 * w,
+        None if result.emissions.market_tco2 is None else result.emissions.market_tco2 * w,
+        result.energy.clean_electricity_share_frac, result.energy.self_consumption_frac, None, None)
+
+
+def solve_scenarios(scenarios: Mapping[str, DispatchProblem | SizingProblem],
+                    options: SolverOptions | None = None) -> dict[str, DispatchResult | SizingResult]:
+    """Solve each named scenario (dispatch or sizing), in order."""
+    out: dict[str, DispatchResult | SizingResult] = {}
+    baselines: dict[int, DispatchResult] = {}  # scenarios sharing one dispatch problem share its baseline
+    for name, sc in scenarios.items():
+        if isinstance(sc, SizingProblem):
+            base = baselines.get(id(sc.dispatch))
+            res = optimise_sizing(sc, options, baseline=base)
+            baselines[id(sc.dispatch)] = res.baseline
+            out[name] = res
+        else:
+            res_d = optimise_dispatch(sc, options)
+            baselines[id(sc)] = res_d
+            out[name] = res_d
+    return out
+
+
 def compare_scenarios(scenarios: Mapping[str, DispatchProblem | SizingProblem],
                       options: SolverOptions | None = None) -> tuple[ScenarioRow, ...]:
     """Solve each named scenario and return one comparable row per scenario (same order)."""
-    rows: list[ScenarioRow] = []
-    for name, sc in scenarios.items():
-        if isinstance(sc, SizingProblem):
-            s = optimise_sizing(sc, options)
-            d, w, e = s.dispatch, s.year_weight, s.economics
-            rows.append(ScenarioRow(
-                name, s.pv_capacity_kwp, s.battery_energy_kwh, s.battery_power_kw,
-                e.operating_cost_cny_per_year, e.annualised_capex_cny_per_year,
-                e.operating_cost_cny_per_year + e.annualised_capex_cny_per_year + e.fixed_om_cny_per_year,
-                None if d.emissions.location_tco2 is None else d.emissions.location_tco2 * w,
-                None if d.emissions.market_tco2 is None else d.emissions.market_tco2 * w,
-                d.energy.clean_electricity_share_frac, d.energy.self_consumption_frac, e.npv_cny,
-                e.simple_payback_years))
-        else:
-            d = optimise_dispatch(sc, options)
-            w = 8760.0 / sc.horizon_h
-            pv_kwp = None
-            rows.append(ScenarioRow(
-                name, pv_kwp, sum((b.energy_capacity_kwh for b in d.batteries), 0.0) or None,
-                sum((b.power_capacity_kw for b in d.batteries), 0.0) or None,
-                d.cost.total_cny * w, 0.0, d.cost.total_cny * w,
-                None if d.emissions.location_tco2 is None else d.emissions.location_tco2 * w,
-                None if d.emissions.market_tco2 is None else d.emissions.market_tco2 * w,
-                d.energy.clean_electricity_share_frac, d.energy.self_consumption_frac, None, None))
-    return tuple(rows)
+    results = solve_scenarios(scenarios, options)
+    return tuple(scenario_row(name, results[name],
+                              (sc.dispatch if isinstance(sc, SizingProblem) else sc).horizon_h)
+                 for name, sc in scenarios.items())

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -25,7 +25,7 @@ from parkcarbon.core.budget import BudgetKind
 from parkcarbon.core.carriers import CarrierKind, carrier
 from parkcarbon.core.inventory import Inventory
 from parkcarbon.core.targets import ProgressStatus
-from parkcarbon.errors import InputError, Location, NotFoundError
+from parkcarbon.errors import FactorNotFoundError, InputError, Location, NotFoundError
 from parkcarbon.periods import Month
 from parkcarbon.services.accounting import AccountingRun, account_park_year
 from parkcarbon.services.enterprise_report import EnterpriseRun
@@ -55,6 +55,7 @@ __all__ = [
     "ParkOverview",
     "TargetStatus",
     "YearPoint",
+    "accountable_years",
     "energy_flow",
     "enterprise_view",
     "ledger_fingerprint",
@@ -65,6 +66,8 @@ __all__ = [
     "park_series",
     "park_targets",
 ]
+
+_R = TypeVar("_R")
 
 DEFAULT_TARGET_SET = "carbon_peak_pilot"
 """Target set checked on the overview (``factors/data/evaluation/target_sets.csv``)."""
@@ -106,6 +109,19 @@ def park_runs(store: Store, park_id: str, years: Iterable[int],
     return tuple(account_park_year(store, park_id, y, options=cfg.options, policy=cfg.policy,
                                    grid_calibre=cfg.grid_calibre, registry=cfg.registry)
                  for y in sorted(set(years)))
+
+
+def accountable_years(account: Callable[[int], _R], years: Iterable[int]) -> tuple[tuple[_R, ...], tuple[str, ...]]:
+    """Run ``account(year)`` for each year; a year whose factors cannot be resolved under the
+    declared policy is left out (never shown as zero) and named in the returned notes."""
+    done: list[_R] = []
+    notes: list[str] = []
+    for y in sorted(set(years)):
+        try:
+            done.append(account(y))
+        except FactorNotFoundError as exc:
+            notes.append(f"{y}: not accounted — {exc.message} / {y} 年未核算：{exc.message_zh}")
+    return tuple(done), tuple(notes)
 
 
 # ---------------------------------------------------------------------------------------------

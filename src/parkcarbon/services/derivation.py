@@ -132,41 +132,35 @@ def _totals_rows(t: PeriodTotals) -> list[dict[str, Any]]:
     return rows
 
 
-def _stored_totals(repo: Repository, meter: Meter, level: PeriodLevel, lo_s: int, hi_s: int,
-                   grid: int) -> PeriodTotals:
-    rows = repo.aggregates([meter.id], level.value, start_utc=_dt(lo_s), end_utc=_dt(hi_s))
-    n = len(rows)
-    starts = np.array([_epoch(r.period_start_utc) for r in rows], dtype=np.int64)
-    return PeriodTotals(
-        level, grid, starts, period_end(starts, level) if n else starts.copy(),
-        np.array([np.nan if r.energy is None else r.energy for r in rows], dtype=np.float64),
-        np.array([r.n_expected for r in rows], dtype=np.int64), np.array([r.n_measured for r in rows], dtype=np.int64),
-        np.array([r.n_edited for r in rows], dtype=np.int64), np.array([r.n_estimated for r in rows], dtype=np.int64),
-        np.array([r.n_suspect for r in rows], dtype=np.int64),
-        np.array([r.n_expected - r.n_measured - r.n_edited - r.n_estimated - r.n_suspect for r in rows],
-                 dtype=np.int64),
-        meter.carrier, meter.id)
+def _totals_from_tuples(rows: list[tuple[Any, ...]], level: PeriodLevel, grid: int, meter: Meter) -> PeriodTotals:
+    """PeriodTotals from stored aggregate tuples (Repository._AGG_COLS order)."""
+    starts = np.array([_epoch(r[0]) for r in rows], dtype=np.int64)
+    n_exp = np.array([r[2] for r in rows], dtype=np.int64)
+    meas = np.array([r[3] for r in rows], dtype=np.int64)
+    edit = np.array([r[4] for r in rows], dtype=np.int64)
+    est = np.array([r[5] for r in rows], dtype=np.int64)
+    sus = np.array([r[6] for r in rows], dtype=np.int64)
+    return PeriodTotals(level, grid, starts, period_end(starts, level) if len(rows) else starts.copy(),
+                        np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=np.float64),
+                        n_exp, meas, edit, est, sus, n_exp - meas - edit - est - sus, meter.carrier, meter.id)
 
 
-def _derive_meter(repo: Repository, meter: Meter, lo: datetime, hi: datetime) -> tuple[int, int, int, set[Month]]:
-    """Recompute one meter around new readings in ``[lo, hi]``; returns (increments, hours, days, months)."""
+def _series(meter: Meter, lo: datetime, hi: datetime, prev: datetime | None, nxt: datetime | None,
+            data: tuple[list[datetime], list[float], list[int | None]]) -> tuple[int, int, Any]:
+    """Grid series of one meter for its window; returns (window start, window end, series) [s]."""
     grid = _grid_of(meter)
-    factor = _factor(meter)
-    prev, nxt = repo.reading_neighbours(meter.id, lo, hi)
-    first = prev or lo
-    last = nxt or hi
-    first_s, last_s = _epoch(first), _epoch(last)
+    ts_all, vals_all, seqs_all = data
     if meter.kind == "cumulative":
+        first_s, last_s = _epoch(prev or lo), _epoch(nxt or hi)
         ws = -(-(first_s - _SNAP_S) // grid) * grid  # first grid boundary at or after the first reading
         we = -(-(last_s - _SNAP_S) // grid) * grid
-        ts, vals, seqs = repo.reading_arrays(meter.id, first, last)
-        ts_s = np.array([_epoch(t) for t in ts], dtype=np.int64)
-        seq_arr = None
-        if seqs and all(s is not None for s in seqs):
-            seq_arr = np.array(seqs, dtype=np.int64)
-        spec = _register_spec(meter.register_max)
-        incs = register_increments(ts_s, np.array(vals, dtype=np.float64), seq=seq_arr, register=spec,
-                                   expected_interval_s=meter.interval_s, meter_id=meter.id, unit=meter.unit)
+        keep = [i for i, t in enumerate(ts_all) if first_s <= _epoch(t) <= last_s]
+        ts_s = np.array([_epoch(ts_all[i]) for i in keep], dtype=np.int64)
+        seqs = [seqs_all[i] for i in keep]
+        seq_arr = np.array(seqs, dtype=np.int64) if seqs and all(x is not None for x in seqs) else None
+        incs = register_increments(ts_s, np.array([vals_all[i] for i in keep], dtype=np.float64), seq=seq_arr,
+                                   register=_register_spec(meter.register_max), expected_interval_s=meter.interval_s,
+                                   meter_id=meter.id, unit=meter.unit)
         n_slots = max((we - ws) // grid, 0)
         series = register_increments_to_grid(incs, grid_start_s=ws, n_slots=n_slots, interval_s=grid,
                                              snap_tolerance_s=_SNAP_S)
@@ -174,51 +168,111 @@ def _derive_meter(repo: Repository, meter: Meter, lo: datetime, hi: datetime) ->
         src = meter.interval_s or grid
         ws = (_epoch(lo) // grid) * grid
         we = (_epoch(hi) // grid + 1) * grid
-        ts, vals, _ = repo.reading_arrays(meter.id, _dt(ws), _dt(we - 1))
-        n_slots = (we - ws) // grid
-        series = interval_values_to_grid(np.array([_epoch(t) for t in ts], dtype=np.int64),
-                                         np.array(vals, dtype=np.float64), grid_start_s=ws, n_slots=n_slots,
-                                         interval_s=grid, source_interval_s=src if grid % src == 0 else grid,
+        keep = [i for i, t in enumerate(ts_all) if ws <= _epoch(t) < we]
+        series = interval_values_to_grid(np.array([_epoch(ts_all[i]) for i in keep], dtype=np.int64),
+                                         np.array([vals_all[i] for i in keep], dtype=np.float64), grid_start_s=ws,
+                                         n_slots=(we - ws) // grid, interval_s=grid,
+                                         source_interval_s=src if grid % src == 0 else grid,
                                          unit=meter.unit, meter_id=meter.id)
-    rows: list[dict[str, Any]] = []
+    return ws, we, series
+
+
+def _slot_rows(meter: Meter, series: Any) -> list[dict[str, Any]]:
+    factor = _factor(meter)
+    grid = series.interval_s
     starts = series.slot_starts()
-    for i in range(series.n_slots):
-        q = int(series.quality[i])
-        if q == QualityCode.MISSING:
-            continue
+    rows: list[dict[str, Any]] = []
+    for i in np.flatnonzero(series.quality != QualityCode.MISSING).tolist():
         v = float(series.value[i])
         m = int(series.method[i])
-        rows.append({"start_utc": _dt(starts[i]), "end_utc": _dt(starts[i] + grid),
-                     "energy": v * factor if np.isfinite(v) else None, "quality": _QUALITY_NAMES[q],
+        st = int(starts[i])
+        rows.append({"start_utc": _dt(st), "end_utc": _dt(st + grid),
+                     "energy": v * factor if np.isfinite(v) else None, "quality": _QUALITY_NAMES[int(series.quality[i])],
                      "method_id": EstimationMethod.from_code(m).value if m else None})
-    if we <= ws:
-        return 0, 0, 0, set()
-    n_inc = repo.replace_increments(meter, _dt(ws), _dt(we), rows, code_version=CODE_VERSION)
-    # hours touched: from the stored increments (current), whole hours
-    h_lo = int(period_start(np.array([ws]), PeriodLevel.HOUR)[0])
-    h_hi = int(period_end(period_start(np.array([we - 1]), PeriodLevel.HOUR), PeriodLevel.HOUR)[0])
-    slots = repo.increment_slots(meter.id, _dt(h_lo), _dt(h_hi))
-    hour_starts = np.arange(h_lo, h_hi, 3600, dtype=np.int64)
-    if slots:
-        s_ts = np.array([_epoch(a) for a, _, _ in slots], dtype=np.int64)
-        s_val = np.array([np.nan if b is None else b for _, b, _ in slots], dtype=np.float64)
-        s_q = np.array([QualityCode.of(c) for _, _, c in slots], dtype=np.uint8)
-    else:
-        s_ts, s_val, s_q = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.uint8))
-    hours = aggregate_slots(s_ts, s_val, s_q, interval_s=grid, level=PeriodLevel.HOUR, periods=hour_starts,
-                            unit=meter.carrier, meter_id=meter.id)
-    repo.put_aggregates(meter, "hour", _totals_rows(hours))
-    # days touched: roll up the stored hours of each whole day
-    d_lo = int(period_start(np.array([h_lo]), PeriodLevel.DAY)[0])
-    d_hi = int(period_end(period_start(np.array([h_hi - 1]), PeriodLevel.DAY), PeriodLevel.DAY)[0])
-    days = rollup(_stored_totals(repo, meter, PeriodLevel.HOUR, d_lo, d_hi, grid), PeriodLevel.DAY)
-    repo.put_aggregates(meter, "day", _totals_rows(days))
-    m_lo = int(period_start(np.array([d_lo]), PeriodLevel.MONTH)[0])
-    m_hi = int(period_end(period_start(np.array([d_hi - 1]), PeriodLevel.MONTH), PeriodLevel.MONTH)[0])
-    months = rollup(_stored_totals(repo, meter, PeriodLevel.DAY, m_lo, m_hi, grid), PeriodLevel.MONTH)
-    repo.put_aggregates(meter, "month", _totals_rows(months))
-    touched_months = {Month.of(_dt(s)) for s in months.period_start_s}
-    return n_inc, hours.n_periods, days.n_periods, touched_months
+    return rows
+
+
+def _floor(level: PeriodLevel, s: int) -> int:
+    return int(period_start(np.array([s], dtype=np.int64), level)[0])
+
+
+def _ceil(level: PeriodLevel, s: int) -> int:
+    """End of the period containing instant ``s - 1`` (exclusive end covering ``s``)."""
+    return int(period_end(period_start(np.array([s - 1], dtype=np.int64), level), level)[0])
+
+
+def _derive_group(repo: Repository, meters: dict[str, Meter], lo: datetime, hi: datetime,
+                  skipped: list[str]) -> tuple[int, int, int, dict[str, set[Month]]]:
+    """Recompute meters that received new readings in ``[lo, hi]`` with set-based statements."""
+    ids = sorted(meters)
+    bounds = repo.reading_bounds(ids, lo, hi)
+    # interval meters need the whole grid slots around the new readings (grid ≤ 1 h)
+    load_lo = min([lo - timedelta(hours=1), *[p for p, _n in bounds.values() if p is not None]])
+    load_hi = max([hi + timedelta(hours=1), *[n for _p, n in bounds.values() if n is not None]])
+    data = repo.reading_series(ids, load_lo, load_hi)
+    windows: dict[str, tuple[datetime, datetime]] = {}
+    slot_rows: dict[str, list[dict[str, Any]]] = {}
+    win_s: dict[str, tuple[int, int]] = {}
+    for mid in ids:
+        meter = meters[mid]
+        try:
+            ws, we, series = _series(meter, lo, hi, *bounds[mid], data[mid])
+        except ParkcarbonError as exc:
+            skipped.append(f"meter {meter.code}: {exc}")
+            continue
+        if we <= ws:
+            continue
+        windows[mid] = (_dt(ws), _dt(we))
+        win_s[mid] = (ws, we)
+        slot_rows[mid] = _slot_rows(meter, series)
+    if not windows:
+        return 0, 0, 0, {}
+    n_inc = repo.replace_increments(meters, windows, slot_rows, code_version=CODE_VERSION)
+    active = sorted(windows)
+    H, D, Mo = PeriodLevel.HOUR, PeriodLevel.DAY, PeriodLevel.MONTH
+    h_rng = {m: (_floor(H, win_s[m][0]), _ceil(H, win_s[m][1])) for m in active}
+    # hours: the window's slots are in memory; only the edges of the first/last hour are read back
+    edge_lo = repo.increment_slots(active, _dt(min(r[0] for r in h_rng.values())),
+                                   _dt(max(win_s[m][0] for m in active)))
+    edge_hi = repo.increment_slots(active, _dt(min(win_s[m][1] for m in active)),
+                                   _dt(max(r[1] for r in h_rng.values())))
+    hour_rows: dict[str, list[dict[str, Any]]] = {}
+    for m in active:
+        h_lo, h_hi = h_rng[m]
+        ws, we = win_s[m]
+        mine = [x for x in edge_lo[m] if h_lo <= _epoch(x[0]) < ws]
+        mine += [(r["start_utc"], r["energy"], r["quality"]) for r in slot_rows[m]]
+        mine += [x for x in edge_hi[m] if we <= _epoch(x[0]) < h_hi]
+        grid = _grid_of(meters[m])
+        hours = aggregate_slots(np.array([_epoch(a) for a, _b, _c in mine], dtype=np.int64),
+                                np.array([np.nan if b is None else b for _a, b, _c in mine], dtype=np.float64),
+                                np.array([QualityCode.of(c) for _a, _b, c in mine], dtype=np.uint8),
+                                interval_s=grid, level=H, periods=np.arange(h_lo, h_hi, 3600, dtype=np.int64),
+                                unit=meters[m].carrier, meter_id=m)
+        hour_rows[m] = _totals_rows(hours)
+    repo.put_aggregates(meters, "hour", hour_rows)
+    d_rng = {m: (_floor(D, h_rng[m][0]), _ceil(D, h_rng[m][1])) for m in active}
+    stored_h = repo.aggregate_tuples(active, "hour", _dt(min(r[0] for r in d_rng.values())),
+                                     _dt(max(r[1] for r in d_rng.values())))
+    day_rows = {}
+    for m in active:
+        d_lo, d_hi = d_rng[m]
+        mine_h = [r for r in stored_h[m] if d_lo <= _epoch(r[0]) < d_hi]
+        day_rows[m] = _totals_rows(rollup(_totals_from_tuples(mine_h, H, _grid_of(meters[m]), meters[m]), D))
+    repo.put_aggregates(meters, "day", day_rows)
+    m_rng = {m: (_floor(Mo, d_rng[m][0]), _ceil(Mo, d_rng[m][1])) for m in active}
+    stored_d = repo.aggregate_tuples(active, "day", _dt(min(r[0] for r in m_rng.values())),
+                                     _dt(max(r[1] for r in m_rng.values())))
+    month_rows = {}
+    months_of: dict[str, set[Month]] = {}
+    for m in active:
+        m_lo, m_hi = m_rng[m]
+        mine_d = [r for r in stored_d[m] if m_lo <= _epoch(r[0]) < m_hi]
+        months = rollup(_totals_from_tuples(mine_d, D, _grid_of(meters[m]), meters[m]), Mo)
+        month_rows[m] = _totals_rows(months)
+        months_of[m] = {Month.of(_dt(x)) for x in months.period_start_s}
+    repo.put_aggregates(meters, "month", month_rows)
+    return (n_inc, sum(len(v) for v in hour_rows.values()), sum(len(v) for v in day_rows.values()), months_of)
 
 
 def _update_ledger(repo: Repository, touched: Mapping[str, set[Month]], skipped: list[str]) -> int:
@@ -271,23 +325,27 @@ def _update_ledger(repo: Repository, touched: Mapping[str, set[Month]], skipped:
 
 
 def derive_touched(repo: Repository, touched: Mapping[str, tuple[datetime, datetime]]) -> DerivationResult:
-    """Recompute derived data for ``touched`` (meter id → (first, last) new reading time) in ``repo``'s transaction."""
-    n_inc = n_h = n_d = n_m = 0
+    """Recompute derived data for ``touched`` (meter id → (first, last) new reading time) in ``repo``'s
+    transaction. Meters with the same new-data range are processed together (one statement per step)."""
+    meters = repo.meters_by_ids(touched)
+    groups: dict[tuple[datetime, datetime], dict[str, Meter]] = defaultdict(dict)
+    for mid, rng in touched.items():
+        meter = meters.get(mid)
+        if meter is None or meter.kind == "virtual":
+            continue
+        groups[rng][mid] = meter
+    n_inc = n_h = n_d = 0
     months_by_ent: dict[str, set[Month]] = defaultdict(set)
     skipped: list[str] = []
-    for meter_id, (lo, hi) in sorted(touched.items()):
-        meter = repo.get_meter(meter_id)
-        if meter.kind == "virtual":
-            continue
-        try:
-            inc, h, d, months = _derive_meter(repo, meter, lo, hi)
-        except ParkcarbonError as exc:
-            skipped.append(f"meter {meter.code}: {exc}")
-            continue
-        n_inc, n_h, n_d, n_m = n_inc + inc, n_h + h, n_d + d, n_m + len(months)
-        if meter.enterprise_id is not None and meter.role in ROLE_FLOWS and meter.enterprise_id:
-            months_by_ent[meter.enterprise_id].update(months)
+    n_months = 0
+    for (lo, hi), group in sorted(groups.items()):
+        inc, h, d, months_of = _derive_group(repo, group, lo, hi, skipped)
+        n_inc, n_h, n_d = n_inc + inc, n_h + h, n_d + d
+        for mid, months in months_of.items():
+            n_months += len(months)
+            meter = group[mid]
+            if meter.enterprise_id and meter.role in ROLE_FLOWS and months:
+                months_by_ent[meter.enterprise_id].update(months)
     ledger = _update_ledger(repo, months_by_ent, skipped)
-    return DerivationResult(meters=len(touched), increments_written=n_inc, hours=n_h, days=n_d, months=n_m,
+    return DerivationResult(meters=len(touched), increments_written=n_inc, hours=n_h, days=n_d, months=n_months,
                             ledger_records=ledger, skipped=tuple(skipped))
-

@@ -55,7 +55,7 @@ from parkcarbon.planning.problem import (
 )
 from parkcarbon.planning.pv import PVSystemSpec, PVYield, simulate_pv, simulate_pv_clearsky
 from parkcarbon.planning.results import DispatchResult
-from parkcarbon.planning.sizing import ScenarioRow, SizingResult, compare_scenarios, optimise_sizing
+from parkcarbon.planning.sizing import ScenarioRow, SizingResult, scenario_row, solve_scenarios
 from parkcarbon.storage import Repository, Store
 
 __all__ = [
@@ -73,6 +73,7 @@ __all__ = [
     "plan_pv",
     "plan_sizing",
     "scenario_table",
+    "stored_plans",
     "weather_from_file",
 ]
 
@@ -243,11 +244,12 @@ def load_series_from_store(store: Store, *, start_utc: datetime, end_utc: dateti
                                     message_zh=f"企业 {ent!r} 没有可用于负荷的电表",
                                     hint="register grid_import (or consumption) electricity meters",
                                     hint_zh="请登记下网（或用电）电表")
+            slots = repo.increment_slots([m.id for m, _ in chosen], grid[0].to_pydatetime(), end.to_pydatetime())
             for meter, sign in chosen:
                 energy = np.zeros(n)
                 seen = np.zeros(n)
                 per_step = max(round(step_s / float(meter.interval_s or step_s)), 1)
-                for slot, value, _quality in repo.increment_slots(meter.id, grid[0].to_pydatetime(), end.to_pydatetime()):
+                for slot, value, _quality in slots[meter.id]:
                     k = int((pd.Timestamp(slot).tz_convert("UTC") - pd.Timestamp(t0)).total_seconds() // step_s)
                     if value is None:
                         raise QuantityError(
@@ -567,9 +569,10 @@ def plan_sizing(load: LoadSeries, grid: GridSetup, pv_site: PVSystemSpec, *, cos
         "storage_only": SizingProblem(base, battery=bat_inv, discount_rate=c.discount_rate),
         "pv_storage": SizingProblem(base, pv=pv_inv, battery=bat_inv, discount_rate=c.discount_rate),
     }
-    rows = compare_scenarios(scenarios)
-    best: SizingResult = optimise_sizing(SizingProblem(base, pv=pv_inv, battery=bat_inv,
-                                                       discount_rate=c.discount_rate))
+    results = solve_scenarios(scenarios)
+    rows = tuple(scenario_row(name, res, load.load_kw.size * load.step_h) for name, res in results.items())
+    best = results["pv_storage"]
+    assert isinstance(best, SizingResult)
     payload = {"kind": "size", "subject": subject, "costs": asdict(c), "scenarios": [asdict(r) for r in rows],
                "pv_storage": {"pv_capacity_kwp": best.pv_capacity_kwp, "battery_energy_kwh": best.battery_energy_kwh,
                               "battery_power_kw": best.battery_power_kw, "economics": asdict(best.economics),
@@ -583,3 +586,23 @@ def plan_sizing(load: LoadSeries, grid: GridSetup, pv_site: PVSystemSpec, *, cos
 def scenario_table(rows: Sequence[ScenarioRow]) -> pd.DataFrame:
     """Scenario rows as a table (one row per scenario)."""
     return pd.DataFrame([asdict(r) for r in rows]).set_index("name")
+
+
+def stored_plans(out_dir: str | Path, subject: str = "park") -> dict[str, dict[str, Any]]:
+    """The stored plan results of ``subject`` (``{"pv"|"dispatch"|"size": JSON payload}``) for the dashboard.
+
+    Reads what :func:`plan_pv`, :func:`plan_dispatch` and :func:`plan_sizing` wrote; a kind that was
+    never run is absent (not an empty payload).
+    """
+    d = Path(out_dir) / "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in subject)
+    out: dict[str, dict[str, Any]] = {}
+    for kind in ("pv", "dispatch", "size"):
+        f = d / f"plan_{kind}.json"
+        if f.is_file():
+            try:
+                out[kind] = json.loads(f.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise TemplateError(f"stored plan result is not valid JSON: {exc}",
+                                    message_zh=f"已存规划结果不是有效的 JSON：{exc}",
+                                    location=Location(file=str(f))) from exc
+    return out

@@ -216,11 +216,17 @@ def _status(repo: Repository, enterprise_id: str, month: str) -> str:
     return "draft" if row is None else str(row)
 
 
+def _role(f: dict[str, Any]) -> tuple[str, str]:
+    """What a factor is used for: its key and method/variant (the part of the id after ``#``)."""
+    fid = str(f["factor_id"])
+    return str(f["key"]), fid.rsplit("#", 1)[-1] if "#" in fid else ""
+
+
 def _factor_change(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_key_old = {(f["key"], f["region"]): f for f in old}
+    by_key_old = {_role(f): f for f in old}
     changes = []
     for f in new:
-        o = by_key_old.get((f["key"], f["region"]))
+        o = by_key_old.get(_role(f))
         if o is None or o["factor_id"] != f["factor_id"] or o["value"] != f["value"] or o["set_version"] != f["set_version"]:
             changes.append({"key": f["key"], "region": f["region"],
                             "old": None if o is None else {k: o[k] for k in ("factor_id", "value", "unit", "set_version")},
@@ -258,7 +264,7 @@ def propose_recalculation(repo: Repository, scope: Scope, park_id: str, year: in
         assert ent is not None
         res = compute_month(repo, ent, snap.month, config)
         for c in _factor_change(json.loads(snap.factors_json), res.factors):
-            changes.setdefault((c["key"], c["region"]), c)
+            changes.setdefault((c["key"], c["region"], str(c["new"]["factor_id"])), c)
         old_total = snap.total_location_tco2
         delta = res.total_location_tco2 - old_total
         delta_frac = None if old_total == 0 else delta / old_total

@@ -52,6 +52,7 @@ from parkcarbon.core.evaluation import (
     green_factory_score,
     green_park_index,
 )
+from parkcarbon.core.factorset import AccountingFactors
 from parkcarbon.core.forecast import (
     BacktestReport,
     ForecastMethod,
@@ -59,18 +60,22 @@ from parkcarbon.core.forecast import (
     forecast_year_end,
     seasonal_profile,
 )
-from parkcarbon.core.ghg import SourceCategory, ghg_emissions
+from parkcarbon.core.ghg import CarbonateInput, SourceCategory, ghg_emissions
 from parkcarbon.core.indicators import energy_shares
 from parkcarbon.core.measures import (
     CarrierParameters,
+    EnterprisePlan,
     KeyUnitResult,
     KeyUnitThresholds,
     MaccPoint,
     MeasureOption,
     MeasureResult,
+    PlanItemProgress,
+    build_plan,
     evaluate_measure,
     identify_key_units,
     macc,
+    track_plan,
 )
 from parkcarbon.core.pathways import PathwayBase, PathwayResult, Scenario, project_pathway
 from parkcarbon.core.project_assessment import ParkTotals, ProjectAssessment, ProjectInputs, assess_project
@@ -94,6 +99,8 @@ from parkcarbon.factors.evaluation_data import (
     load_zero_carbon_criteria,
 )
 from parkcarbon.periods import Month, parse_month
+from parkcarbon.services.accounting import AccountingRun
+from parkcarbon.storage import Store
 
 __all__ = [
     "BudgetPlan",
@@ -105,6 +112,7 @@ __all__ = [
     "budget_warnings",
     "carrier_parameters",
     "compute_sum",
+    "enterprise_plan",
     "green_factory",
     "green_park",
     "key_units",
@@ -113,6 +121,7 @@ __all__ = [
     "series_from_csv",
     "series_from_demo_park",
     "series_from_ledger",
+    "series_from_store",
     "target_progress",
     "warning_timeline",
     "zero_carbon_report",
@@ -188,6 +197,8 @@ def series_from_ledger(
     grid_calibre: GridCalibre = GridCalibre.ETS_REGULATORY,
     policy: FallbackPolicy = FallbackPolicy.LATEST_PUBLISHED_YEAR,
     names: Mapping[str, str] | None = None,
+    factors_by_year: Mapping[int, AccountingFactors] | None = None,
+    carbonates: Iterable[CarbonateInput] = (),
 ) -> ParkSeries:
     """Monthly series per enterprise from the activity ledger through the accounting core.
 
@@ -196,23 +207,36 @@ def series_from_ledger(
     grid_calibre, policy : grid factor calibre and fallback policy (recorded in ``notes``). The
         default ETS regulatory factor is fixed per reporting year for 2018–2025, which gives a
         consistent multi-year series; use ``PROVINCIAL`` for reporting.
+    factors_by_year : the factors of each year's inventory (e.g. ``AccountingRun.factors``); when
+        given they are used instead of resolving ``grid_calibre``/``policy``, so the series add up
+        to the inventories exactly.
+    carbonates : process inputs; their emissions enter ``emissions_tco2`` and
+        ``direct_emissions_tco2`` as in the inventory (GB/T 32150 total).
     """
     green = dict(green_electricity_kwh or {})
     by_year: dict[int, list[ActivityRecord]] = {}
     for r in records:
         by_year.setdefault(r.month.year, []).append(r)
+    carbonates_by_year: dict[int, list[CarbonateInput]] = {}
+    for c in carbonates:
+        carbonates_by_year.setdefault(c.month.year, []).append(c)
     out: dict[str, dict[str, dict[Month, float | None]]] = {}
-    notes = [f"grid factor calibre {grid_calibre.value}, fallback policy {policy.value}",
+    given = dict(factors_by_year or {})
+    notes = [("factors of the inventories (one AccountingFactors per year)" if given else
+              f"grid factor calibre {grid_calibre.value}, fallback policy {policy.value}"),
              "emissions_tco2 = GB/T 32150 total (scope 1 + location-based scope 2 − exports); green electricity "
              "credited in non-fossil/clean energy only"]
     for year, recs in sorted(by_year.items()):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            af = accounting_factors(region, year, grid_calibre=grid_calibre, policy=policy)
-        notes += [f"{year}: {w.message}" for w in caught]
+        if year in given:
+            af = given[year]
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                af = accounting_factors(region, year, grid_calibre=grid_calibre, policy=policy)
+            notes += [f"{year}: {w.message}" for w in caught]
         notes += [f"{year}: {w}" for w in af.warnings]
         energy = comprehensive_energy(recs, af)
-        ghg = ghg_emissions(recs, af)
+        ghg = ghg_emissions(recs, af, carbonates=carbonates_by_year.get(year, ()))
         for e in energy.enterprises():
             e_res = energy.subset(enterprise_id=e)
             g_res = ghg.subset(enterprise_id=e)
@@ -225,6 +249,8 @@ def series_from_ledger(
                 gl = [ln for ln in g_res.lines if ln.month == m and ln.category is not SourceCategory.BIOMASS_COMBUSTION]
                 _put(out, e, "emissions_tco2", m, _known_sum(ln.signed_tco2 for ln in gl))
                 _put(out, e, "direct_emissions_tco2", m, _known_sum(ln.signed_tco2 for ln in gl if ln.scope == 1))
+                _put(out, e, "energy_emissions_tco2", m, _known_sum(
+                    ln.signed_tco2 for ln in gl if ln.category is not SourceCategory.PROCESS))
                 el = [ln for ln in sub.lines if ln.carrier == "electricity"]
                 if el:
                     _put(out, e, "purchased_electricity_mwh", m, _known_sum(
@@ -244,6 +270,50 @@ def series_from_ledger(
         if ov is not None:
             _put(out, e, "output_value_10k_cny", m, ov)
     return ParkSeries(park_id, out, dict(names or {}), tuple(dict.fromkeys(notes)))
+
+
+def series_from_store(store: Store, park_id: str, runs: Sequence[AccountingRun]) -> ParkSeries:
+    """Monthly series of a stored park, consistent with its yearly inventories ``runs``.
+
+    The ledger, process inputs and monthly production come from the store — the same inputs
+    :func:`parkcarbon.services.accounting.account_park_year` reads — and each year uses the
+    factors of that year's inventory, so the annual sums of ``energy_tce`` and
+    ``emissions_tco2`` equal the inventories' energy and location-based totals. Green
+    electricity is the scope 2 *credited* kWh of each matching window (after the cap at
+    purchased kWh and the certificate rules), spread over the window's months in proportion to
+    the purchased electricity, so the annual non-fossil energy equals the inventory's too.
+    """
+    factors_by_year = {r.year: r.factors for r in runs}
+    years = sorted(factors_by_year)
+    first, last = f"{years[0]:04d}-01", f"{years[-1]:04d}-12"
+    with store.reader() as repo:
+        park = repo.get_park(park_id)
+        ents = repo.list_enterprises(park_id=park_id)
+        ids = [e.id for e in ents]
+        records = repo.activity_records(park_id=park_id, first=first, last=last)
+        carbonates = repo.process_inputs(enterprise_ids=ids, first=first, last=last)
+        prod = repo.production_records(enterprise_ids=ids, first=first, last=last, period_kind="month")
+        names = {e.id: e.name for e in ents}
+        province = park.province
+    purchased: dict[tuple[str, Month], float] = {}
+    for r in records:
+        if r.carrier == "electricity" and r.flow is Flow.PURCHASED and r.quantity is not None:
+            purchased[(r.enterprise_id, r.month)] = purchased.get((r.enterprise_id, r.month), 0.0) + r.quantity
+    green: dict[tuple[str, Month], float] = {}
+    for run in runs:
+        for inv in run.inventory.enterprises:
+            for w in inv.scope2.windows:
+                if w.credited_kwh <= 0:
+                    continue
+                weights = {m: purchased.get((w.enterprise_id, m), 0.0) for m in w.months}
+                total = math.fsum(weights.values())
+                for m, wt in weights.items():
+                    share = wt / total if total > 0 else 1.0 / len(weights)
+                    green[(w.enterprise_id, m)] = green.get((w.enterprise_id, m), 0.0) + w.credited_kwh * share
+    econ = [(p.enterprise_id, parse_month(p.period), p.added_value_10k_cny, p.gross_output_value_10k_cny)
+            for p in prod]
+    return series_from_ledger(records, econ, region=province, park_id=park_id, green_electricity_kwh=green,
+                              names=names, factors_by_year=factors_by_year, carbonates=carbonates)
 
 
 def series_from_demo_park(seed: int = 2025) -> ParkSeries:
@@ -396,7 +466,7 @@ def budget_warnings(
     """Forecast each budgeted enterprise's year-end at ``as_of`` and grade it (预警).
 
     The error band and the reported accuracy come from a backtest on ``backtest_years``
-    (default: every earlier year with data), using only data before ``as_of.year``; pass
+    (default: every earlier year with ≥ 2 years of history), using only data before ``as_of.year``; pass
     ``accuracy`` to reuse a backtest already run for this year.
     """
     q = _qty(kind)
@@ -409,7 +479,9 @@ def budget_warnings(
         raise InputError(f"budgets for enterprises without data: {unknown}", message_zh=f"以下企业有预算但无数据：{unknown}",
                          location=Location(value=unknown))
     years = sorted({m.year for m in ps.months if m.year < year})
-    bt_years = list(backtest_years) if backtest_years is not None else years[1:]
+    # default: earlier years with at least two years of history before them (a single history
+    # year — e.g. a pandemic year — makes a poor seasonal profile), else at least one
+    bt_years = list(backtest_years) if backtest_years is not None else (years[2:] if len(years) >= 3 else years[1:])
     past = {e: {m: v for m, v in s.items() if m.year < year} for e, s in series.items()}
     rep = accuracy
     if rep is None and bt_years:
@@ -588,6 +660,25 @@ def measure_options_macc(
                              location=Location(record=oid, value=mid))
         results.append(evaluate_measure(MeasureOption(oid, e, cat[mid], size), carriers, discount_rate_frac))
     return tuple(results), macc(results)
+
+
+def enterprise_plan(
+    enterprise_id: str,
+    items: Sequence[tuple[str, str, float, Month]],
+    carriers: Mapping[str, CarrierParameters],
+    *,
+    measured_saving_tce: Mapping[str, Mapping[Month, float | None]] | None = None,
+    through: Month | None = None,
+    discount_rate_frac: float = 0.06,
+    catalogue_path: Path | None = None,
+) -> tuple[EnterprisePlan, tuple[PlanItemProgress, ...]]:
+    """一企一策: build an enterprise's plan from ``(option_id, measure_id, size, start month)`` items
+    and, with ``through``, track it against the measured monthly savings [tce]."""
+    results, _ = measure_options_macc([(oid, enterprise_id, mid, size) for oid, mid, size, _ in items], carriers,
+                                      discount_rate_frac=discount_rate_frac, catalogue_path=catalogue_path)
+    plan = build_plan(enterprise_id, results, {oid: start for oid, _, _, start in items})
+    progress = track_plan(plan, measured_saving_tce or {}, through) if through is not None else ()
+    return plan, progress
 
 
 def pathway_from_series(

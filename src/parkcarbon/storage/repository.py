@@ -139,6 +139,13 @@ def _aware(ts: Any) -> datetime | None:
     return out if out.tzinfo is not None else out.replace(tzinfo=UTC)
 
 
+def _sqlite_ts(ts: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME storage text of a UTC instant (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    if ts.tzinfo is not UTC:
+        ts = ts.astimezone(UTC)
+    return ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def _month_text(m: Month | str) -> str:
     return str(parse_month(m))
 
@@ -844,6 +851,45 @@ class Repository:
         ins = pg_insert(table) if self.backend == "postgresql" else sqlite_insert(table)
         self.session.execute(ins.on_conflict_do_nothing(), rows)
 
+    _RAW_COLS = ("meter_id", "ts_utc", "channel", "tenant_id", "value", "source_offset_min", "gateway_id",
+                 "gateway_seq", "received_at", "batch_id")
+
+    def _bulk_insert_readings(self, tenant_id: str, new: Sequence[ReadingIn], batch_id: str,
+                              received_at: datetime) -> None:
+        """Insert new raw readings at the driver level (the hot path of bulk ingest).
+
+        SQLite: ``executemany`` with timestamps in SQLAlchemy's SQLite DATETIME text format (UTC,
+        microseconds), so ORM reads and range filters see the same values. PostgreSQL: ``COPY``
+        into a session temporary table, then ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
+        """
+        if not new:
+            return
+        conn = self.session.connection()
+        cols = ", ".join(self._RAW_COLS)
+        if self.backend == "sqlite":
+            rec = _sqlite_ts(received_at)
+            rows = [(r.meter_id, _sqlite_ts(r.ts_utc), r.channel, tenant_id, float(r.value), r.source_offset_min,
+                     r.gateway_id, r.gateway_seq, rec, batch_id) for r in new]
+            conn.exec_driver_sql(f"INSERT INTO raw_reading ({cols}) VALUES ({', '.join('?' * len(self._RAW_COLS))}) "
+                                 "ON CONFLICT DO NOTHING", rows)
+            return
+        if self.backend == "postgresql":
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:  # type: ignore[union-attr]
+                cur.execute("CREATE TEMP TABLE IF NOT EXISTS _raw_reading_load "
+                            "(LIKE raw_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+                with cur.copy(f"COPY _raw_reading_load ({cols}) FROM STDIN") as cp:
+                    for r in new:
+                        cp.write_row((r.meter_id, r.ts_utc, r.channel, tenant_id, float(r.value), r.source_offset_min,
+                                      r.gateway_id, r.gateway_seq, received_at, batch_id))
+                cur.execute(f"INSERT INTO raw_reading ({cols}) SELECT {cols} FROM _raw_reading_load "
+                            "ON CONFLICT DO NOTHING")
+                cur.execute("TRUNCATE _raw_reading_load")
+            return
+        self._insert_ignore(RawReading.__table__, [dict(zip(self._RAW_COLS, (
+            r.meter_id, r.ts_utc, r.channel, tenant_id, float(r.value), r.source_offset_min, r.gateway_id,
+            r.gateway_seq, received_at, batch_id), strict=True)) for r in new])
+
     def write_readings(self, tenant_id: str, readings: Sequence[ReadingIn], *, batch_id: str,
                        received_at: datetime | None = None) -> ReadingWriteResult:
         """Append readings idempotently (R1/R2): new keys inserted, same value → no-op,
@@ -877,26 +923,24 @@ class Repository:
                 dup += 1
             else:
                 pending_conflicts.append((r, have.value))
-        # 2. against the store
-        by_meter: dict[str, list[datetime]] = defaultdict(list)
-        for (mid, ts, _ch) in first:
-            by_meter[mid].append(ts)
+        # 2. against the store (one range query per chunk of meters)
         existing: dict[tuple[str, datetime, str], float] = {}
-        for mid, stamps in by_meter.items():
-            lo, hi = min(stamps), max(stamps)
-            q = select(RawReading.ts_utc, RawReading.channel, RawReading.value).where(
-                RawReading.meter_id == mid, RawReading.ts_utc >= lo, RawReading.ts_utc <= hi)
-            for ts, ch, val in self.session.execute(q):
-                existing[(mid, ts, ch)] = val
-        new_rows: list[dict[str, Any]] = []
+        if first:
+            lo = min(k[1] for k in first)
+            hi = max(k[1] for k in first)
+            t = cast(Table, RawReading.__table__)
+            ids = sorted({k[0] for k in first})
+            for i in range(0, len(ids), 500):
+                q = select(t.c.meter_id, t.c.ts_utc, t.c.channel, t.c.value).where(
+                    t.c.meter_id.in_(ids[i:i + 500]), t.c.ts_utc >= lo, t.c.ts_utc <= hi)
+                for mid, ts, ch, val in self.session.execute(q):
+                    existing[(mid, ts, ch)] = val
+        new: list[ReadingIn] = []
         touched: dict[str, tuple[datetime, datetime]] = {}
         for k, r in first.items():
             old = existing.get(k)
             if old is None:
-                new_rows.append({"meter_id": r.meter_id, "ts_utc": r.ts_utc, "channel": r.channel,
-                                 "tenant_id": tenant_id, "value": float(r.value),
-                                 "source_offset_min": r.source_offset_min, "gateway_id": r.gateway_id,
-                                 "gateway_seq": r.gateway_seq, "received_at": received_at, "batch_id": batch_id})
+                new.append(r)
                 lo_hi = touched.get(r.meter_id)
                 touched[r.meter_id] = (r.ts_utc, r.ts_utc) if lo_hi is None else (
                     min(lo_hi[0], r.ts_utc), max(lo_hi[1], r.ts_utc))
@@ -904,7 +948,7 @@ class Repository:
                 dup += 1
             else:
                 pending_conflicts.append((r, old))
-        self._insert_ignore(RawReading.__table__, new_rows)
+        self._bulk_insert_readings(tenant_id, new, batch_id, received_at)
         # 3. conflicts (both values kept)
         conflicts = 0
         if pending_conflicts:
@@ -925,7 +969,7 @@ class Repository:
                              "policy": "keep_existing_until_resolved"})
             self._insert_ignore(ReadingConflict.__table__, rows)
             conflicts = len(pending_conflicts)
-        return ReadingWriteResult(inserted=len(new_rows), duplicates=dup, conflicts=conflicts, touched=touched)
+        return ReadingWriteResult(inserted=len(new), duplicates=dup, conflicts=conflicts, touched=touched)
 
     def quarantine(self, tenant_id: str, *, batch_id: str, items: Iterable[Mapping[str, Any]]) -> int:
         """Keep readings that must not be used (future timestamps, unknown meters) with a reason."""
@@ -985,52 +1029,6 @@ class Repository:
     # derived data (recomputable, R3)
     # =========================================================================================
 
-    def replace_increments(self, meter: Meter, start_utc: datetime, end_utc: datetime,
-                           rows: Sequence[Mapping[str, Any]], *, code_version: str) -> int:
-        """Replace the derived increments of a meter in ``[start_utc, end_utc)`` (R3/R4).
-
-        ``rows``: dicts with start_utc, end_utc, energy, quality, method_id (and optionally
-        classification), one per slot that is not missing. Current measured/edited/suspect rows in
-        the window are recomputable and are deleted; a current *estimate* is kept unchanged when the
-        new row is the same estimate, otherwise it stays visible with ``superseded_by`` pointing at
-        the row that replaced it (or is deleted when its slot has no value any more).
-        Returns the number of rows inserted.
-        """
-        t = cast(Table, IntervalIncrement.__table__)
-        window = and_(t.c.meter_id == meter.id, t.c.start_utc >= start_utc, t.c.start_utc < end_utc,
-                      t.c.superseded_by.is_(None))
-        old_est = {r.start_utc: r for r in self.session.execute(
-            select(t.c.id, t.c.start_utc, t.c.energy, t.c.method_id).where(window, t.c.quality == "estimated"))}
-        self.session.execute(delete(t).where(window, t.c.quality != "estimated"))
-        now = utc_now()
-        new_rows: list[dict[str, Any]] = []
-        for r in rows:
-            est = old_est.get(r["start_utc"])
-            if est is not None and r["quality"] == "estimated" and est.energy == r["energy"] \
-                    and est.method_id == r.get("method_id"):
-                old_est.pop(r["start_utc"])
-                continue
-            new_rows.append({"tenant_id": meter.tenant_id, "meter_id": meter.id, "start_utc": r["start_utc"],
-                             "end_utc": r["end_utc"], "energy": r["energy"], "quality": r["quality"],
-                             "classification": r.get("classification"), "method_id": r.get("method_id"),
-                             "superseded_by": None, "code_version": code_version, "computed_at": now})
-        if new_rows:
-            self.session.execute(insert(IntervalIncrement), new_rows)
-        if old_est:
-            replaced = {k for k in old_est if any(r["start_utc"] == k for r in new_rows)} if len(old_est) < 50 else \
-                set(old_est) & {r["start_utc"] for r in new_rows}
-            gone = [e.id for k, e in old_est.items() if k not in replaced]
-            if gone:
-                self.session.execute(delete(t).where(t.c.id.in_(gone)))
-            ids = [e.id for k, e in old_est.items() if k in replaced]
-            if ids:
-                n = t.alias("n")
-                newest = select(func.max(n.c.id)).where(
-                    n.c.meter_id == t.c.meter_id, n.c.start_utc == t.c.start_utc, n.c.superseded_by.is_(None),
-                    n.c.id != t.c.id).scalar_subquery()
-                self.session.execute(update(t).where(t.c.id.in_(ids)).values(superseded_by=newest))
-        return len(new_rows)
-
     def increments(self, meter_id: str, *, start_utc: datetime | None = None, end_utc: datetime | None = None,
                    include_superseded: bool = False) -> list[IntervalIncrement]:
         """Derived increments of a meter by slot start (current ones, or with the superseded history)."""
@@ -1043,29 +1041,6 @@ class Repository:
             q = q.where(IntervalIncrement.start_utc < end_utc)
         return list(self.session.scalars(q.order_by(IntervalIncrement.start_utc, IntervalIncrement.id)))
 
-    def increment_slots(self, meter_id: str, start_utc: datetime, end_utc: datetime) -> list[tuple[datetime, float | None, str]]:
-        """(slot start, energy, quality) of the current increments in ``[start_utc, end_utc)``."""
-        t = cast(Table, IntervalIncrement.__table__)
-        q = select(t.c.start_utc, t.c.energy, t.c.quality).where(
-            t.c.meter_id == meter_id, t.c.start_utc >= start_utc, t.c.start_utc < end_utc, t.c.superseded_by.is_(None))
-        return [(a, b, c) for a, b, c in self.session.execute(q)]
-
-    def put_aggregates(self, meter: Meter, granularity: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Replace hour/day/month aggregates of a meter (each row: period_start_utc, energy,
-        n_expected, n_measured, n_edited, n_estimated, n_suspect, interval_s, quality)."""
-        if not rows:
-            return 0
-        t = cast(Table, AggregateRow.__table__)
-        starts = [r["period_start_utc"] for r in rows]
-        self.session.execute(delete(t).where(t.c.meter_id == meter.id, t.c.granularity == granularity,
-                                             t.c.period_start_utc >= min(starts), t.c.period_start_utc <= max(starts),
-                                             t.c.period_start_utc.in_(starts)))
-        now = utc_now()
-        self.session.execute(insert(AggregateRow), [
-            {"meter_id": meter.id, "granularity": granularity, "tenant_id": meter.tenant_id, "computed_at": now, **dict(r)}
-            for r in rows])
-        return len(rows)
-
     def aggregates(self, meter_ids: Iterable[str], granularity: str, *, start_utc: datetime | None = None,
                    end_utc: datetime | None = None) -> list[AggregateRow]:
         """Stored aggregates of the meters at ``granularity`` with period start in ``[start_utc, end_utc)``."""
@@ -1077,29 +1052,168 @@ class Repository:
             q = q.where(AggregateRow.period_start_utc < end_utc)
         return list(self.session.scalars(q.order_by(AggregateRow.meter_id, AggregateRow.period_start_utc)))
 
-    def reading_neighbours(self, meter_id: str, lo: datetime, hi: datetime,
-                           channel: str = "") -> tuple[datetime | None, datetime | None]:
-        """Timestamp of the last raw reading before ``lo`` and of the first after ``hi``."""
-        t = cast(Table, RawReading.__table__)
-        base = and_(t.c.meter_id == meter_id, t.c.channel == channel)
-        prev = self.session.scalar(select(func.max(t.c.ts_utc)).where(base, t.c.ts_utc < lo))
-        nxt = self.session.scalar(select(func.min(t.c.ts_utc)).where(base, t.c.ts_utc > hi))
-        return _aware(prev), _aware(nxt)
+    # -- bulk helpers of the incremental derivation (many meters, one statement each) --------
 
-    def reading_arrays(self, meter_id: str, lo: datetime, hi: datetime,
-                       channel: str = "") -> tuple[list[datetime], list[float], list[int | None]]:
-        """(timestamps, values, gateway sequence numbers) of raw readings in ``[lo, hi]``, by time."""
+    def meters_by_ids(self, meter_ids: Iterable[str]) -> dict[str, Meter]:
+        ids = sorted(set(meter_ids))
+        out: dict[str, Meter] = {}
+        for i in range(0, len(ids), 500):
+            for m in self.session.scalars(select(Meter).where(Meter.id.in_(ids[i:i + 500]))):
+                out[m.id] = m
+        return out
+
+    def reading_bounds(self, meter_ids: Sequence[str], lo: datetime, hi: datetime,
+                       channel: str = "") -> dict[str, tuple[datetime | None, datetime | None]]:
+        """Per meter: the last raw reading before ``lo`` and the first after ``hi``."""
         t = cast(Table, RawReading.__table__)
-        q = select(t.c.ts_utc, t.c.value, t.c.gateway_seq).where(
-            t.c.meter_id == meter_id, t.c.channel == channel, t.c.ts_utc >= lo, t.c.ts_utc <= hi).order_by(t.c.ts_utc)
-        ts: list[datetime] = []
-        vals: list[float] = []
-        seqs: list[int | None] = []
-        for a, b, c in self.session.execute(q):
-            ts.append(a)
-            vals.append(b)
-            seqs.append(c)
-        return ts, vals, seqs
+        prev: dict[str, datetime | None] = {}
+        nxt: dict[str, datetime | None] = {}
+        for i in range(0, len(meter_ids), 500):
+            chunk = list(meter_ids[i:i + 500])
+            base = and_(t.c.meter_id.in_(chunk), t.c.channel == channel)
+            for mid, ts in self.session.execute(select(t.c.meter_id, func.max(t.c.ts_utc)).where(
+                    base, t.c.ts_utc < lo).group_by(t.c.meter_id)):
+                prev[mid] = _aware(ts)
+            for mid, ts in self.session.execute(select(t.c.meter_id, func.min(t.c.ts_utc)).where(
+                    base, t.c.ts_utc > hi).group_by(t.c.meter_id)):
+                nxt[mid] = _aware(ts)
+        return {m: (prev.get(m), nxt.get(m)) for m in meter_ids}
+
+    def reading_series(self, meter_ids: Sequence[str], lo: datetime, hi: datetime,
+                       channel: str = "") -> dict[str, tuple[list[datetime], list[float], list[int | None]]]:
+        """Per meter: (timestamps, values, gateway sequence numbers) of raw readings in ``[lo, hi]``, by time."""
+        t = cast(Table, RawReading.__table__)
+        out: dict[str, tuple[list[datetime], list[float], list[int | None]]] = {m: ([], [], []) for m in meter_ids}
+        for i in range(0, len(meter_ids), 500):
+            q = select(t.c.meter_id, t.c.ts_utc, t.c.value, t.c.gateway_seq).where(
+                t.c.meter_id.in_(list(meter_ids[i:i + 500])), t.c.channel == channel, t.c.ts_utc >= lo,
+                t.c.ts_utc <= hi).order_by(t.c.meter_id, t.c.ts_utc)
+            for mid, ts, val, seq in self.session.execute(q):
+                a, b, c = out[mid]
+                a.append(ts)
+                b.append(val)
+                c.append(seq)
+        return out
+
+    def replace_increments(self, meters: Mapping[str, Meter], windows: Mapping[str, tuple[datetime, datetime]],
+                           rows: Mapping[str, Sequence[Mapping[str, Any]]], *, code_version: str) -> int:
+        """Replace the derived increments of each meter in its window ``[start, end)`` (R3/R4).
+
+        ``rows[meter_id]``: dicts with start_utc, end_utc, energy, quality, method_id (and optionally
+        classification), one per slot that is not missing. Current measured/edited/suspect rows in
+        a window are recomputable and are deleted; a current *estimate* is kept unchanged when the
+        new row is the same estimate, otherwise it stays visible with ``superseded_by`` pointing
+        at the row that replaced it (or is deleted when its slot has no value any more).
+        Returns the number of rows inserted.
+        """
+        t = cast(Table, IntervalIncrement.__table__)
+        by_window: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
+        for mid, w in windows.items():
+            by_window[w].append(mid)
+        old_est: dict[tuple[str, datetime], Any] = {}
+        for (ws, we), mids in by_window.items():
+            for i in range(0, len(mids), 500):
+                window = and_(t.c.meter_id.in_(mids[i:i + 500]), t.c.start_utc >= ws, t.c.start_utc < we,
+                              t.c.superseded_by.is_(None))
+                for r in self.session.execute(select(t.c.id, t.c.meter_id, t.c.start_utc, t.c.energy, t.c.method_id)
+                                              .where(window, t.c.quality == "estimated")):
+                    old_est[(r.meter_id, r.start_utc)] = r
+                self.session.execute(delete(t).where(window, t.c.quality != "estimated"))
+        now = utc_now()
+        new_rows: list[tuple[Any, ...]] = []
+        new_keys: set[tuple[str, datetime]] = set()
+        for mid, mrows in rows.items():
+            tenant = meters[mid].tenant_id
+            for nr in mrows:
+                key = (mid, nr["start_utc"])
+                est = old_est.get(key)
+                if est is not None and nr["quality"] == "estimated" and est.energy == nr["energy"] \
+                        and est.method_id == nr.get("method_id"):
+                    old_est.pop(key)
+                    continue
+                new_keys.add(key)
+                new_rows.append((tenant, mid, nr["start_utc"], nr["end_utc"], nr["energy"], nr["quality"],
+                                 nr.get("classification"), nr.get("method_id"), code_version, now))
+        cols = ("tenant_id", "meter_id", "start_utc", "end_utc", "energy", "quality", "classification", "method_id",
+                "code_version", "computed_at")
+        if new_rows:
+            if self.backend == "sqlite":
+                conn = self.session.connection()
+                conn.exec_driver_sql(
+                    f"INSERT INTO interval_increment ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [(a, b, _sqlite_ts(c), _sqlite_ts(d), e, f, g, h, i, _sqlite_ts(j))
+                     for a, b, c, d, e, f, g, h, i, j in new_rows])
+            else:
+                self.session.execute(insert(IntervalIncrement), [dict(zip(cols, r, strict=True)) for r in new_rows])
+        if old_est:
+            gone = [e.id for k, e in old_est.items() if k not in new_keys]
+            if gone:
+                self.session.execute(delete(t).where(t.c.id.in_(gone)))
+            ids = [e.id for k, e in old_est.items() if k in new_keys]
+            if ids:
+                n = t.alias("n")
+                newest = select(func.max(n.c.id)).where(
+                    n.c.meter_id == t.c.meter_id, n.c.start_utc == t.c.start_utc, n.c.superseded_by.is_(None),
+                    n.c.id != t.c.id).scalar_subquery()
+                self.session.execute(update(t).where(t.c.id.in_(ids)).values(superseded_by=newest))
+        return len(new_rows)
+
+    def increment_slots(self, meter_ids: Sequence[str], lo: datetime,
+                        hi: datetime) -> dict[str, list[tuple[datetime, float | None, str]]]:
+        """Per meter: (slot start, energy, quality) of the current increments in ``[lo, hi)``."""
+        t = cast(Table, IntervalIncrement.__table__)
+        out: dict[str, list[tuple[datetime, float | None, str]]] = {m: [] for m in meter_ids}
+        for i in range(0, len(meter_ids), 500):
+            q = select(t.c.meter_id, t.c.start_utc, t.c.energy, t.c.quality).where(
+                t.c.meter_id.in_(list(meter_ids[i:i + 500])), t.c.start_utc >= lo, t.c.start_utc < hi,
+                t.c.superseded_by.is_(None))
+            for mid, a, b, c in self.session.execute(q):
+                out[mid].append((a, b, c))
+        return out
+
+    _AGG_COLS = ("period_start_utc", "energy", "n_expected", "n_measured", "n_edited", "n_estimated", "n_suspect",
+                 "interval_s", "quality")
+
+    def aggregate_tuples(self, meter_ids: Sequence[str], granularity: str, lo: datetime,
+                         hi: datetime) -> dict[str, list[tuple[Any, ...]]]:
+        """Per meter: stored aggregates as tuples in :attr:`_AGG_COLS` order, period start in ``[lo, hi)``."""
+        t = cast(Table, AggregateRow.__table__)
+        out: dict[str, list[tuple[Any, ...]]] = {m: [] for m in meter_ids}
+        for i in range(0, len(meter_ids), 500):
+            q = select(t.c.meter_id, *[t.c[c] for c in self._AGG_COLS]).where(
+                t.c.meter_id.in_(list(meter_ids[i:i + 500])), t.c.granularity == granularity,
+                t.c.period_start_utc >= lo, t.c.period_start_utc < hi).order_by(t.c.meter_id, t.c.period_start_utc)
+            for row in self.session.execute(q):
+                out[row[0]].append(tuple(row[1:]))
+        return out
+
+    def put_aggregates(self, meters: Mapping[str, Meter], granularity: str,
+                       rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> int:
+        """Replace hour/day/month aggregates (each row: period_start_utc, energy, n_expected, n_measured,
+        n_edited, n_estimated, n_suspect, interval_s, quality) of many meters."""
+        t = cast(Table, AggregateRow.__table__)
+        by_range: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
+        for mid, mrows in rows.items():
+            if mrows:
+                starts = [r["period_start_utc"] for r in mrows]
+                by_range[(min(starts), max(starts))].append(mid)
+        for (lo, hi), mids in by_range.items():
+            for i in range(0, len(mids), 500):
+                self.session.execute(delete(t).where(t.c.meter_id.in_(mids[i:i + 500]), t.c.granularity == granularity,
+                                                     t.c.period_start_utc >= lo, t.c.period_start_utc <= hi))
+        now = utc_now()
+        cols = ("meter_id", "granularity", "tenant_id", "computed_at", *self._AGG_COLS)
+        flat = [(mid, granularity, meters[mid].tenant_id, now, *(r[c] for c in self._AGG_COLS))
+                for mid, mrows in rows.items() for r in mrows]
+        if not flat:
+            return 0
+        if self.backend == "sqlite":
+            self.session.connection().exec_driver_sql(
+                f"INSERT INTO meter_aggregate ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                [(a, b, c, _sqlite_ts(d), _sqlite_ts(e), *rest) for a, b, c, d, e, *rest in flat])
+        else:
+            self.session.execute(insert(AggregateRow), [dict(zip(cols, r, strict=True)) for r in flat])
+        return len(flat)
 
     def mark_batch(self, batch_id: str, **counts: Any) -> None:
         """Store counts and the result of a batch (inserted_count, duplicate_count, …, result_json)."""

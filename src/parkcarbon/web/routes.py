@@ -189,27 +189,44 @@ def _park_years(request: Request, park_id: str) -> tuple[int, ...]:
     return years
 
 
-def _park_runs(request: Request, caller: Caller, park_id: str, years: tuple[int, ...]) -> tuple[AccountingRun, ...]:
+def _park_runs(request: Request, caller: Caller, park_id: str,
+               years: tuple[int, ...]) -> tuple[tuple[AccountingRun, ...], tuple[str, ...]]:
+    """Accounting runs of the years that can be accounted under the app's factor policy, and
+    notes on the years that cannot (left out, never zero)."""
     store, cfg = _store(request), _config(request)
     fp = dash.ledger_fingerprint(store, park_id=park_id)
 
-    def make() -> tuple[AccountingRun, ...]:
+    def make() -> tuple[tuple[AccountingRun, ...], tuple[str, ...]]:
         with tenant_context(caller.scope):
-            return dash.park_runs(store, park_id, years, cfg)
+            return dash.accountable_years(lambda y: dash.park_runs(store, park_id, [y], cfg)[0], years)
 
-    return _cache(request).get(("park-runs", park_id, years, fp, id(cfg)), make)
+    runs, notes = _cache(request).get(("park-runs", park_id, years, fp, id(cfg)), make)
+    if not runs:
+        raise InputError(f"no year of park {park_id} can be accounted: {'; '.join(notes)}",
+                         message_zh=f"园区 {park_id} 没有可核算的年份", hint="add the missing factors",
+                         hint_zh="请补充缺失的因子")
+    return runs, notes
 
 
 def _enterprise_runs(request: Request, caller: Caller, enterprise_id: str,
-                     years: tuple[int, ...]) -> tuple[EnterpriseRun, ...]:
+                     years: tuple[int, ...]) -> tuple[tuple[EnterpriseRun, ...], tuple[str, ...]]:
     store, cfg = _store(request), _config(request)
     fp = dash.ledger_fingerprint(store, enterprise_id=enterprise_id)
 
-    def make() -> tuple[EnterpriseRun, ...]:
+    def make() -> tuple[tuple[EnterpriseRun, ...], tuple[str, ...]]:
         with tenant_context(caller.scope):
-            return tuple(account_enterprise(store, enterprise_id, y, cfg) for y in years)
+            return dash.accountable_years(lambda y: account_enterprise(store, enterprise_id, y, cfg), years)
 
-    return _cache(request).get(("ent-runs", enterprise_id, years, fp, id(cfg)), make)
+    runs, notes = _cache(request).get(("ent-runs", enterprise_id, years, fp, id(cfg)), make)
+    if not runs:
+        raise InputError(f"no year of enterprise {enterprise_id} can be accounted: {'; '.join(notes)}",
+                         message_zh=f"企业 {enterprise_id} 没有可核算的年份", hint="add the missing factors",
+                         hint_zh="请补充缺失的因子")
+    return runs, notes
+
+
+def _accounted_year(year: int | None, runs: tuple[Any, ...]) -> int:
+    return _pick_year(year, tuple(r.year for r in runs))
 
 
 def _park_series(request: Request, caller: Caller, park_id: str) -> ParkSeries:
@@ -347,9 +364,9 @@ def park_page(request: Request, park_id: str, caller: PageCaller,
         park = caller.scope.park(repo, park_id)
         park_name = park.name
     admin = caller.scope.can_admin_park(park_id)
-    years = _park_years(request, park_id)
-    year = _pick_year(year, years)
-    runs = _park_runs(request, caller, park_id, years)
+    runs, skipped = _park_runs(request, caller, park_id, _park_years(request, park_id))
+    year = _accounted_year(year, runs)
+    years = tuple(r.year for r in runs)
     ps = _park_series(request, caller, park_id)
     through = _last_month(ps, year)
     targets = dash.park_targets(ps, through) if through is not None else ()
@@ -363,7 +380,7 @@ def park_page(request: Request, park_id: str, caller: PageCaller,
     if not admin:  # the province sees park totals, not enterprises' data
         data["enterprises"], data["flow"], data["budgets"] = [], None, []
     return _render(request, caller, "park.html.j2", {"ov": ov, "data": data, "admin": admin, "park_name": park_name,
-                                                      "years": years, "budget_tce": budget})
+                                                      "years": years, "budget_tce": budget, "skipped": skipped})
 
 
 @router.get("/parks/{park_id}/flow", response_class=HTMLResponse)
@@ -375,9 +392,10 @@ def flow_page(request: Request, park_id: str, caller: PageCaller,
         return _to_login(request)
     with scoped_reader(_store(request), caller.scope) as repo:
         park = caller.scope.park(repo, park_id, action="admin")
-    years = _park_years(request, park_id)
-    year = _pick_year(year, years)
-    run = next(r for r in _park_runs(request, caller, park_id, years) if r.year == year)
+    runs, _ = _park_runs(request, caller, park_id, _park_years(request, park_id))
+    year = _accounted_year(year, runs)
+    years = tuple(r.year for r in runs)
+    run = next(r for r in runs if r.year == year)
     flow = dash.energy_flow(run, top_n=top)
     return _render(request, caller, "flow.html.j2", {"park": park, "flow": flow, "data": flow.to_json(),
                                                       "years": years, "year": year, "top": top})
@@ -395,9 +413,9 @@ def park_report(request: Request, park_id: str, fmt: str, caller: PageCaller,
                          message_zh=f"报告格式须为 xlsx、pdf 或 html，实际为 {fmt!r}", location=Location(value=fmt))
     with scoped_reader(_store(request), caller.scope) as repo:
         caller.scope.park(repo, park_id, action="admin")
-    years = _park_years(request, park_id)
-    year = _pick_year(year, years)
-    runs = [r for r in _park_runs(request, caller, park_id, years) if r.year <= year]
+    all_runs, _ = _park_runs(request, caller, park_id, _park_years(request, park_id))
+    year = _accounted_year(year, all_runs)
+    runs = [r for r in all_runs if r.year <= year]
     if kind == "energy":
         report = build_energy_statistics_report(runs[-1])
     else:
@@ -429,8 +447,9 @@ def enterprise_page(request: Request, enterprise_id: str, caller: PageCaller,
         raise InputError(f"enterprise {enterprise_id} has no ledger data yet",
                          message_zh=f"企业 {enterprise_id} 尚无台账数据",
                          hint="upload monthly statistics first", hint_zh="请先上传月度能源统计数据")
-    year = _pick_year(year, years)
-    runs = _enterprise_runs(request, caller, enterprise_id, years)
+    runs, skipped = _enterprise_runs(request, caller, enterprise_id, years)
+    year = _accounted_year(year, runs)
+    years = tuple(r.year for r in runs)
     budgets: tuple[dash.BudgetStatus, ...] = ()
     if park_id and caller.scope.can_admin_park(park_id) and _budget_of(request, park_id) is not None:
         ps = _park_series(request, caller, park_id)
@@ -447,7 +466,7 @@ def enterprise_page(request: Request, enterprise_id: str, caller: PageCaller,
     can_write = caller.scope.can_write_enterprise(enterprise_id, park_id)
     return _render(request, caller, "enterprise.html.j2", {
         "v": view, "data": view.to_json(), "years": years, "evidence": evidence, "periods": periods,
-        "meters": meters, "can_write": can_write, "park_id": park_id,
+        "meters": meters, "can_write": can_write, "park_id": park_id, "skipped": skipped,
         "can_park": bool(park_id) and caller.scope.can_admin_park(park_id)})
 
 
@@ -465,7 +484,8 @@ def enterprise_report(request: Request, enterprise_id: str, fmt: str, caller: Pa
         caller.scope.enterprise(repo, enterprise_id, year=year)
     years = dash.ledger_years(store, enterprise_id=enterprise_id)
     year = _pick_year(year, years)
-    run = next(r for r in _enterprise_runs(request, caller, enterprise_id, (year,)))
+    runs, _ = _enterprise_runs(request, caller, enterprise_id, (year,))
+    run = runs[0]
     with scoped_reader(store, caller.scope) as repo:
         ledger = repo.activity_records(enterprise_ids=[enterprise_id], first=f"{year:04d}-01",
                                        last=f"{year:04d}-12")

@@ -18,7 +18,7 @@
   var builders = {
     trend: function () {
       var years = d.trend.map(function (p) { return String(p.year); });
-      return { legend: { top: 0, textStyle: { color: base.textStyle.color } },
+      return { legend: { top: 0, textStyle: { color: base.textStyle.color } }, grid: { left: 70, right: 80, top: 40, bottom: 40 },
         xAxis: merge({ type: "category", data: years }, axisStyle()),
         yAxis: [merge({ type: "value", name: "tce" }, axisStyle()), merge({ type: "value", name: "tCO2" }, axisStyle())],
         series: [
@@ -54,9 +54,9 @@
       var pv = g.onsite_share_frac === null ? null : round(100 * g.onsite_share_frac, 1);
       return { tooltip: { trigger: "item" },
         series: [
-          { type: "gauge", center: ["27%", "58%"], radius: "80%", min: 0, max: 100, detail: { formatter: "{value}%", color: base.textStyle.color, fontSize: 18 },
+          { type: "gauge", center: ["26%", "58%"], radius: "70%", min: 0, max: 100, detail: { formatter: "{value}%", color: base.textStyle.color, fontSize: 18 },
             title: { color: base.textStyle.color }, data: [{ value: share, name: t("绿电占外购电", "Green share") }] },
-          { type: "gauge", center: ["75%", "58%"], radius: "80%", min: 0, max: 100, detail: { formatter: "{value}%", color: base.textStyle.color, fontSize: 18 },
+          { type: "gauge", center: ["75%", "58%"], radius: "70%", min: 0, max: 100, detail: { formatter: "{value}%", color: base.textStyle.color, fontSize: 18 },
             title: { color: base.textStyle.color }, data: [{ value: pv, name: t("光伏自发占比", "On-site PV share") }] }] };
     },
     flow: function () {
