@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from bench import ledger_recompute
+from bench import ingest_bulk, ledger_recompute
 
 if __name__ == "__main__":
-    sys.exit(ledger_recompute.main(sys.argv[1:]))
+    rc = ledger_recompute.main(sys.argv[1:])
+    sys.exit(rc or ingest_bulk.main([]))

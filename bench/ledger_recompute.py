@@ -12,7 +12,8 @@ Generates a synthetic park (default 200 enterprises × 5 meters × 1 year ≈ 35
 * ``numpy-load`` / ``numpy-kernel`` — loading the dense per-meter arrays, then the dense kernel alone.
 
 Each step runs in its own spawned process so that its peak memory (``ru_maxrss``, minus the
-process's baseline after imports) is its own. Run: ``python -m bench.ledger_recompute [--full]``.
+process's baseline after imports) is its own; for parkcarbon and the numpy kernel a second,
+untimed run reports the Python-side peak (``tracemalloc``). Run: ``python -m bench.ledger_recompute [--full]``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ STEPS = ("parkcarbon", "duckdb-bare", "pandas", "numpy")
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def _traced(fn: Any) -> float:
+    """Peak Python-side allocation (tracemalloc: Python objects and numpy buffers) of a second,
+    untimed run of ``fn`` [MiB]; native DuckDB memory is not traced (see peak RSS)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
 
 
 def _job(path: str, n_ent: int, n_met: int, months: int) -> Any:
@@ -65,6 +79,7 @@ def _run_step(step: str, args: tuple[str, int, int, int, int], out: Any) -> None
         res["seconds"] = time.perf_counter() - t
         res["total"] = float(np.nansum(table.quantity))
         res["rows_out"] = table.n_rows
+        res["py_peak_mb"] = _traced(lambda: recompute_duckdb(job, threads=threads))
     elif step == "duckdb-bare":
         con = duckdb.connect()
         con.execute(f"SET threads = {threads}")
@@ -117,6 +132,7 @@ def _run_step(step: str, args: tuple[str, int, int, int, int], out: Any) -> None
         res["seconds"] = time.perf_counter() - t
         res["total"] = float(sums.sum())
         res["rows_out"] = int(sums.size)  # meter × month cells (grouping not included)
+        res["py_peak_mb"] = _traced(lambda: monthly_kernel(dense, months_s))
     res["peak_rss_mb"] = _rss_mb() - base
     res["peak_rss_abs_mb"] = _rss_mb()
     out.put(res)
@@ -175,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         p.join()
         results[step] = res
         extra = f", load {res['load_seconds']:.2f} s" if "load_seconds" in res else ""
+        if "py_peak_mb" in res:
+            extra += f", Python-side peak {res['py_peak_mb']:,.1f} MiB"
         print(f"{step:12s} {res['seconds']:8.2f} s{extra}  peak RSS {res['peak_rss_abs_mb']:,.0f} MiB "
               f"(+{res['peak_rss_mb']:,.0f} over imports)  "
               f"total {res['total']:.6e}  rows {res['rows_out']}")

@@ -4,7 +4,6 @@ Debian's Chromium through Playwright (``executable_path``; never ``playwright in
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import sys
 import threading
@@ -15,13 +14,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
+sys.path.insert(0, str(Path(__file__).parent))
 
+from browser_helpers import SCREENSHOTS
 from webdemo import PARK_ID, copy_store, demo_database
 
 CHROMIUM = os.environ.get("PARKCARBON_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
 def _need_browser() -> None:
@@ -84,17 +84,3 @@ def downloads(tmp_path: Path) -> Path:
     d = tmp_path / "downloads"
     d.mkdir()
     return d
-
-
-def shot(page: object, name: str) -> Path:
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
-    return path
-
-
-def pdftotext(path: Path) -> str:
-    import subprocess
-
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext missing")
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout.decode()

@@ -8,9 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser_helpers import pdftotext, shot
 from webdemo import ENTERPRISE, PARK_ID, PASSWORD, USERS, YEAR
-
-from conftest import pdftotext, shot
 
 pytestmark = pytest.mark.e2e
 

@@ -139,6 +139,9 @@ def test_targets_and_budget_warnings(series, runs) -> None:  # type: ignore[no-u
     for t in targets:
         assert t.warning_level in {"green", "red", "none"}
         assert (t.warning_level == "none") == (t.status == "no_data")
+    rows_for_report = dash.target_rows(targets)
+    assert len(rows_for_report) == sum(1 for t in targets if t.milestone_year is not None) >= 1
+    assert all(r.year == YEAR for r in rows_for_report)
     budget = 0.97 * runs[0].inventory.totals.energy_tce
     rows = dash.park_budget_status(series, budget, Month(YEAR, 9))
     assert math.isclose(math.fsum(r.budget_tce for r in rows), budget, rel_tol=1e-9)

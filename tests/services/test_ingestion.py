@@ -245,3 +245,36 @@ def test_replay_file_is_idempotent(park, settings):
     with pytest.raises(BatchRejectedError):
         replay_file(park, b'{"tenant": "E01", "readings": [{"meter": "M1", "ts": "2025-03-01 00:00 CST", "value": 1}]}',
                     settings=settings)
+
+
+def test_gateway_clock_skew_is_flagged(park, settings):
+    body = {"sent_at": (NOW + timedelta(minutes=3)).isoformat(),
+            "readings": [{"meter": "M1", "ts": T0.isoformat(), "value": 1.0}]}
+    res = ingest_http_batch(park, "E01", "skew", json.dumps(body).encode(), settings=settings, now=NOW)
+    assert res.status == 201 and res.body["clock_skew_s"] == pytest.approx(180.0)
+    body["sent_at"] = (NOW + timedelta(seconds=30)).isoformat()
+    res = ingest_http_batch(park, "E01", "ok", json.dumps(body).encode(), settings=settings, now=NOW)
+    assert res.body["clock_skew_s"] is None  # within the 60 s flag threshold
+
+
+def test_evidence_files_kept_with_hash_and_versions(park, settings):
+    import hashlib
+
+    from parkcarbon.errors import UploadRejectedError
+    from parkcarbon.services.ingestion import store_evidence
+
+    ev = store_evidence(park, b"%PDF-1.7 bill", "电费单 2025-03.pdf", uploader="alice", tenant_id="E01",
+                        enterprise_id="E01", month="2025-03", settings=settings)
+    path = settings.evidence_dir / ev.stored_name
+    assert path.read_bytes() == b"%PDF-1.7 bill" and ev.sha256 == hashlib.sha256(b"%PDF-1.7 bill").hexdigest()
+    assert ev.original_name == "电费单 2025-03.pdf" and "电费单" not in ev.stored_name and ev.uploaded_at.tzinfo
+    ev2 = store_evidence(park, b"%PDF-1.7 bill v2", "bill.pdf", uploader="alice", tenant_id="E01",
+                         replaces_id=ev.id, settings=settings)
+    with park.reader() as repo:
+        files = repo.evidence_files(tenant_id="E01")
+    assert [f.id for f in files] == [ev.id, ev2.id] and files[1].replaces_id == ev.id
+    assert path.read_bytes() == b"%PDF-1.7 bill"  # the old version stays
+    for bad in ("../x.pdf", "x.exe", "x", "a\x00.pdf"):
+        with pytest.raises(UploadRejectedError):
+            store_evidence(park, b"x", bad, uploader="a", tenant_id="E01", settings=settings)
+    assert len(list(settings.evidence_dir.iterdir())) == 2

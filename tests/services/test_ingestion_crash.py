@@ -74,7 +74,7 @@ def _run(script: str, db: Path, data: Path, *, kill_after_s: float | None = None
     proc = subprocess.Popen([sys.executable, "-c", script, str(db), str(data)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     if kill_after_s is None:
-        out, err = proc.communicate(timeout=300)
+        _out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         return True
     time.sleep(kill_after_s)

@@ -14,6 +14,7 @@ stored raw set and the derived interval energy are compared with a pure-Python m
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -95,10 +97,24 @@ def _derived(store):
         return out, raw
 
 
-@settings(max_examples=int(os.environ.get("PARKCARBON_ING01_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                    HealthCheck.function_scoped_fixture])
+_HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
+@settings(max_examples=int(os.environ.get("PARKCARBON_ING01_EXAMPLES", "200")), deadline=None,
+          suppress_health_check=_HEALTH)
 @given(scenario())
 def test_ingest_idempotent_order_independent(_sqlite_template, data):
+    _check(_sqlite_template, data)
+
+
+@pytest.mark.t3
+@settings(max_examples=5000, deadline=None, suppress_health_check=_HEALTH)
+@given(scenario())
+def test_ingest_idempotent_order_independent_t3(_sqlite_template, data):
+    _check(_sqlite_template, data)
+
+
+def _check(_sqlite_template, data):
     meters, batches = data
     cfg = Settings(data_dir=Path(tempfile.gettempdir()) / "h3a-ing01")
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,7 +151,7 @@ def test_ingest_idempotent_order_independent(_sqlite_template, data):
                 e, q = slots[T0 + s * SLOT]
                 assert Decimal(repr(e)) == v * m and q == "measured"
             continue
-        for (s0, v0), (s1, v1) in zip(pts, pts[1:], strict=False):
+        for (s0, v0), (s1, v1) in itertools.pairwise(pts):
             span = [slots.get(T0 + k * SLOT) for k in range(s0, s1)]
             assert all(x is not None for x in span)
             if s1 - s0 == 1:

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from webdemo import PARK_ID, PASSWORD, USERS, copy_store, demo_database
+from webdemo import PARK_ID, copy_store, demo_database
 
 
 @pytest.fixture(scope="session")
@@ -29,10 +29,3 @@ def web_app(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     app.state.park_energy_budgets_tce = {PARK_ID: 280_000.0}
     yield app
     store.dispose()
-
-
-def login(client: object, role: str) -> None:
-    """Log in through the web form (follows the redirect)."""
-    resp = client.post("/web/login", data={"username": USERS[role], "password": PASSWORD},  # type: ignore[attr-defined]
-                       follow_redirects=False)
-    assert resp.status_code == 303, resp.text

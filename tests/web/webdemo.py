@@ -78,3 +78,10 @@ def copy_store(source: Path, dest_dir: Path) -> Store:
     target = dest_dir / "demo.sqlite"
     shutil.copyfile(source, target)
     return open_store(f"sqlite:///{target}")
+
+
+def login(client: object, role: str) -> None:
+    """Log in through the web form (``client``: a TestClient of the app)."""
+    resp = client.post("/web/login", data={"username": USERS[role], "password": PASSWORD},  # type: ignore[attr-defined]
+                       follow_redirects=False)
+    assert resp.status_code == 303, resp.text

@@ -423,9 +423,9 @@ async def post_readings(enterprise_id: str, body: s.ReadingBatchIn, request: Req
             ent = caller.scope.enterprise(repo, enterprise_id, action="write")
             tenant = ent.tenant_id
         with tenant_context(caller.scope):
-            return ingest_http_batch(store, tenant, idempotency_key, raw, settings=settings)
+            return tenant, ingest_http_batch(store, tenant, idempotency_key, raw, settings=settings)
 
-    result = await run_in_threadpool(work)
+    tenant, result = await run_in_threadpool(work)
     if result.status >= 400:
         b = result.body
         code = "E-IDEMPOTENCY-KEY" if result.status == 400 else str(b.get("code", "E-INPUT"))
@@ -439,6 +439,9 @@ async def post_readings(enterprise_id: str, body: s.ReadingBatchIn, request: Req
     out = {k: result.body.get(k) for k in ("batch_id", "received", "inserted", "duplicates", "conflicts",
                                            "quarantined", "replayed", "clock_skew_s")}
     out["replayed"] = bool(out["replayed"]) or result.status == 200
+    summary = {k: out[k] for k in ("received", "inserted", "duplicates", "conflicts", "quarantined")}
+    await run_in_threadpool(_audit_simple, store, caller, "readings.replay" if out["replayed"] else "readings.batch",
+                            "ingest_batch", str(out["batch_id"]), tenant, summary)
     return JSONResponse(s.BatchOut(**out).model_dump(mode="json"), status_code=result.status)
 
 

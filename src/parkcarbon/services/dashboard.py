@@ -30,7 +30,7 @@ from parkcarbon.periods import Month
 from parkcarbon.services.accounting import AccountingRun, account_park_year
 from parkcarbon.services.enterprise_report import EnterpriseRun
 from parkcarbon.services.recalculation import FactorConfig
-from parkcarbon.services.reporting import key_unit_class
+from parkcarbon.services.reporting import TargetRow, key_unit_class
 from parkcarbon.services.targets import (
     ParkSeries,
     budget_plan,
@@ -65,6 +65,7 @@ __all__ = [
     "park_runs",
     "park_series",
     "park_targets",
+    "target_rows",
 ]
 
 _R = TypeVar("_R")
@@ -518,6 +519,14 @@ def park_targets(ps: ParkSeries, through: Month, *, set_id: str = DEFAULT_TARGET
             milestone_met=check.met if check is not None else None,
         ))
     return tuple(out)
+
+
+def target_rows(targets: Sequence[TargetStatus], *, set_id: str = DEFAULT_TARGET_SET) -> tuple[TargetRow, ...]:
+    """The checked milestones of ``targets`` as rows of the park inventory report (目标进展)."""
+    return tuple(TargetRow(name_zh=t.target_id.split(":")[-1], name_en=t.indicator, unit="", year=t.milestone_year,
+                           base_value=None, target_value=t.milestone_value, actual_value=t.milestone_actual,
+                           met=t.milestone_met, source=f"target set {set_id} (factors/data/evaluation/target_sets.csv)")
+                 for t in targets if t.milestone_year is not None)
 
 
 def park_budget_status(ps: ParkSeries, park_energy_budget_tce: float, as_of: Month) -> tuple[BudgetStatus, ...]:

@@ -24,30 +24,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from parkcarbon.core.evaluation import Verdict
-from parkcarbon.core.ghg import CarbonateInput
 from parkcarbon.core.targets import INDICATORS, annual_indicator
-from parkcarbon.factors import FallbackPolicy, GridCalibre
 from parkcarbon.factors.evaluation_data import load_target_set
 from parkcarbon.periods import Month
 from parkcarbon.reports.html import write_html
 from parkcarbon.reports.xlsx import write_xlsx
 from parkcarbon.services.accounting import AccountingRun, account_park_year
-from parkcarbon.services.demo_park import DemoPark, build_demo_park
+from parkcarbon.services.demo_park import (
+    DEMO_POLICY,
+    DemoPark,
+    build_demo_park,
+    demo_carbonates,
+    demo_grid_calibre,
+)
 from parkcarbon.services.reporting import ParkReportInputs, TargetRow, build_park_report
 from parkcarbon.services.targets import ParkSeries, series_from_store, target_progress, zero_carbon_report
 from parkcarbon.storage import Store, open_store
 
-__all__ = ["DEMO_POLICY", "DemoResult", "load_demo_park", "run_demo"]
+__all__ = ["DEMO_POLICY", "DemoResult", "demo_grid_calibre", "load_demo_park", "run_demo", "target_rows"]
 
-DEMO_POLICY = FallbackPolicy.REGION_THEN_YEAR
 DEMO_YEARS = tuple(range(2020, 2026))
-FIRST_MEE_GRID_YEAR = 2021
-
-
-def demo_grid_calibre(year: int) -> GridCalibre:
-    """The declared grid-factor calibre per year: MEE/NBS statistics start with data year 2021,
-    so earlier years use the ETS reporting factor in force for them (0.5810 for 2019–2021)."""
-    return GridCalibre.ETS_REGULATORY if year < FIRST_MEE_GRID_YEAR else GridCalibre.PROVINCIAL
 
 
 @dataclass(frozen=True)
@@ -94,12 +90,7 @@ def load_demo_park(store: Store, park: DemoPark) -> str:
         for g in park.certificates:
             repo.add_green_certificates(serial=g.serial_first, enterprise_id=g.enterprise_id, vintage=g.vintage,
                                         technology=g.technology, count=g.count, claimed_month=g.claimed_month)
-        repo.add_process_inputs([
-            CarbonateInput(record_id=pi.record_id, enterprise_id=pi.enterprise_id, month=pi.month,
-                           mineral=pi.mineral, quantity_t=pi.mass_t, calcination_frac=pi.calcination_frac,
-                           source="石灰石进厂计量（示范数据）")
-            for pi in park.process_inputs
-        ])
+        repo.add_process_inputs(demo_carbonates(park), created_by="demo")
     return park.park_id
 
 

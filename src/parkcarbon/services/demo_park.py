@@ -25,11 +25,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from parkcarbon.core.activity import ActivityRecord, Flow, Quality
+from parkcarbon.core.ghg import CarbonateInput
+from parkcarbon.core.scope2 import DirectSupply, GreenCertificate, GreenPowerContract, Instruments
+from parkcarbon.factors import FallbackPolicy, GridCalibre
 from parkcarbon.periods import Month, month_range
 
 __all__ = [
     "DEMO_FIRST_MONTH",
     "DEMO_LAST_MONTH",
+    "DEMO_POLICY",
     "DemoCertificate",
     "DemoContract",
     "DemoEnterprise",
@@ -40,10 +44,24 @@ __all__ = [
     "DemoStorageAsset",
     "DemoTargets",
     "build_demo_park",
+    "demo_carbonates",
+    "demo_grid_calibre",
+    "demo_instruments",
 ]
 
 DEMO_FIRST_MONTH = Month(2020, 1)
 DEMO_LAST_MONTH = Month(2025, 12)
+
+DEMO_POLICY = FallbackPolicy.REGION_THEN_YEAR
+"""The demo's declared factor fallback policy (NOTES §3.5 rule 1): provincial MEE/NBS grid
+factors exist for 2021–2022, regional ones to 2023, none later."""
+FIRST_MEE_GRID_YEAR = 2021
+
+
+def demo_grid_calibre(year: int) -> GridCalibre:
+    """The declared grid-factor calibre per year: MEE/NBS statistics start with data year 2021,
+    so earlier years use the ETS reporting factor in force for them (0.5810 for 2019–2021)."""
+    return GridCalibre.ETS_REGULATORY if year < FIRST_MEE_GRID_YEAR else GridCalibre.PROVINCIAL
 
 
 @dataclass(frozen=True)
@@ -426,3 +444,33 @@ def build_demo_park(seed: int = 2025) -> DemoPark:
         certificates=tuple(certificates),
         process_inputs=tuple(process_inputs),
     )
+
+
+def demo_carbonates(park: DemoPark) -> tuple[CarbonateInput, ...]:
+    """The park's carbonate inputs as accounting inputs."""
+    return tuple(
+        CarbonateInput(record_id=pi.record_id, enterprise_id=pi.enterprise_id, month=pi.month, mineral=pi.mineral,
+                       quantity_t=pi.mass_t, calcination_frac=pi.calcination_frac,
+                       source="石灰石进厂计量（示范数据）")
+        for pi in park.process_inputs
+    )
+
+
+def demo_instruments(park: DemoPark) -> Instruments:
+    """The park's green power contracts, direct supply and certificates as accounting inputs.
+
+    Certificate batches are expanded to consecutive serials (see
+    :func:`parkcarbon.services.accounting.certificate_serials`).
+    """
+    from parkcarbon.services.accounting import certificate_serials
+
+    contracts = tuple(GreenPowerContract(f"{c.contract_id}:{c.month}", c.enterprise_id, c.month, c.energy_kwh,
+                                         counterparty=c.counterparty, plant=c.counterparty, technology=c.technology)
+                      for c in park.contracts if c.kind != "direct_supply")
+    direct = tuple(DirectSupply(f"{c.contract_id}:{c.month}", c.enterprise_id, c.month, c.energy_kwh,
+                                plant=c.counterparty, technology=c.technology)
+                   for c in park.contracts if c.kind == "direct_supply")
+    certs = tuple(GreenCertificate(serial=s, enterprise_id=g.enterprise_id, claim_month=g.claimed_month,
+                                   vintage=g.vintage, technology=g.technology)
+                  for g in park.certificates for s in certificate_serials(g.serial_first, g.count))
+    return Instruments(contracts=contracts, certificates=certs, direct_supply=direct)

@@ -67,6 +67,7 @@ __all__ = [
     "parse_batch_body",
     "replay_file",
     "run_mqtt",
+    "store_evidence",
 ]
 
 
@@ -594,3 +595,55 @@ def replay_file(store: Store, data: bytes, *, settings: Settings | None = None,
         raise _rejected("replay", errors)
     return [ingest_readings(store, tenant, readings, kind="replay", gateway_id=gateway, unknown_meters="quarantine",
                             settings=settings, derive=derive) for tenant, readings, gateway in parsed]
+
+
+# ---------------------------------------------------------------------------------------------
+# evidence files (存证, R11)
+# ---------------------------------------------------------------------------------------------
+
+EVIDENCE_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".xlsx", ".csv", ".txt", ".ofd")
+
+
+def store_evidence(store: Store, data: bytes, original_name: str, *, uploader: str, tenant_id: str,
+                   enterprise_id: str | None = None, month: str | None = None, title: str | None = None,
+                   replaces_id: str | None = None, settings: Settings | None = None) -> Any:
+    """Keep an evidence file (bill scan, meter photo, statistics form): original bytes under a
+    server-generated name in the evidence directory, with SHA-256, size, uploader and server time (R11).
+
+    A replacement is a new row with ``replaces_id``; the old file and row stay. Returns the
+    :class:`~parkcarbon.storage.models.EvidenceFile` row.
+    """
+    settings = settings or get_settings()
+    shown = original_name[:200]
+    suffix = "." + original_name.rsplit(".", 1)[-1].lower() if "." in original_name else ""
+    if "/" in original_name or "\\" in original_name or "\x00" in original_name or ".." in original_name:
+        raise UploadRejectedError("file name must not contain a path", message_zh="文件名不能包含路径",
+                                  code="E-UPLOAD-NAME", location=Location(file=shown.replace("\x00", "?")))
+    if suffix not in EVIDENCE_SUFFIXES:
+        raise UploadRejectedError(f"evidence type {suffix or '(none)'} not accepted; use {EVIDENCE_SUFFIXES}",
+                                  message_zh=f"不接受 {suffix or '（无扩展名）'} 类型的存证文件",
+                                  code="E-UPLOAD-TYPE", location=Location(file=shown))
+    if not data or len(data) > settings.upload_max_bytes:
+        raise UploadRejectedError(f"evidence file is {len(data)} bytes (1 … {settings.upload_max_bytes})",
+                                  message_zh=f"存证文件大小 {len(data)} 字节，超出范围", code="E-UPLOAD-SIZE",
+                                  location=Location(file=shown))
+    folder = settings.evidence_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    import secrets
+
+    name = secrets.token_hex(16) + suffix
+    path = folder / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o440)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        with store.transaction() as repo:
+            return repo.add_evidence(tenant_id=tenant_id, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
+                                     original_name=original_name, stored_name=name, uploader=uploader,
+                                     enterprise_id=enterprise_id, month=month, title=title, replaces_id=replaces_id)
+    except BaseException:
+        os.chmod(path, 0o600)
+        path.unlink(missing_ok=True)
+        raise

@@ -184,6 +184,9 @@ def pin_results(repo: Repository, ent: Enterprise, months: Iterable[Month | str]
         res = compute_month(repo, ent, month, config)
         cur = _current(repo, ent.id, res.month)
         if cur is not None and cur.content_sha256 == res.content_sha256:
+            audit(repo.session, actor=actor, action="result.pin", object_type="result_snapshot", object_id=cur.id,
+                  tenant_id=ent.tenant_id, old={"id": cur.id, "sha256": cur.content_sha256},
+                  new={"id": cur.id, "sha256": cur.content_sha256, "unchanged": True}, request_id=request_id)
             out.append(cur)
             continue
         snap = _store(repo, ent, res, actor=actor)
@@ -257,7 +260,7 @@ def propose_recalculation(repo: Repository, scope: Scope, park_id: str, year: in
             Enterprise.park_id == park_id, ResultSnapshot.status == "current",
             ResultSnapshot.month >= f"{year:04d}-01", ResultSnapshot.month <= f"{year:04d}-12",
         ).order_by(ResultSnapshot.enterprise_id, ResultSnapshot.month)))
-    changes: dict[tuple[str, str], dict[str, Any]] = {}
+    changes: dict[tuple[str, str, str], dict[str, Any]] = {}
     items = []
     for snap in snaps:
         ent = repo.session.get(Enterprise, snap.enterprise_id)

@@ -79,6 +79,7 @@ from parkcarbon.core.measures import (
 )
 from parkcarbon.core.pathways import PathwayBase, PathwayResult, Scenario, project_pathway
 from parkcarbon.core.project_assessment import ParkTotals, ProjectAssessment, ProjectInputs, assess_project
+from parkcarbon.core.scope2 import Instruments, MarketMethod, scope2_dual
 from parkcarbon.core.targets import (
     QUANTITIES,
     EntitySeries,
@@ -99,7 +100,8 @@ from parkcarbon.factors.evaluation_data import (
     load_zero_carbon_criteria,
 )
 from parkcarbon.periods import Month, parse_month
-from parkcarbon.services.accounting import AccountingRun
+from parkcarbon.services.accounting import DEFAULT_OPTIONS, AccountingRun, resolve_factors
+from parkcarbon.services.accounting import instruments as instruments_from_store
 from parkcarbon.storage import Store
 
 __all__ = [
@@ -187,6 +189,31 @@ def _put(out: dict[str, dict[str, dict[Month, float | None]]], e: str, q: str, m
     out.setdefault(e, {}).setdefault(q, {})[m] = v
 
 
+def _credited_green_by_month(records: Sequence[ActivityRecord], instruments: Instruments,
+                             factors: AccountingFactors, method: MarketMethod) -> dict[tuple[str, Month], float]:
+    """Scope 2 credited green kWh of one year, spread over each window's months by purchased kWh."""
+    year = factors.year
+    inst = Instruments(
+        contracts=tuple(c for c in instruments.contracts if c.month.year == year),
+        certificates=tuple(c for c in instruments.certificates if c.claim_month.year == year),
+        direct_supply=tuple(d for d in instruments.direct_supply if d.month.year == year),
+    )
+    purchased: dict[tuple[str, Month], float] = {}
+    for r in records:
+        if r.carrier == "electricity" and r.flow is Flow.PURCHASED and r.quantity is not None:
+            purchased[(r.enterprise_id, r.month)] = purchased.get((r.enterprise_id, r.month), 0.0) + r.quantity
+    out: dict[tuple[str, Month], float] = {}
+    for w in scope2_dual(records, inst, factors, method).windows:
+        if w.credited_kwh <= 0:
+            continue
+        weights = {m: purchased.get((w.enterprise_id, m), 0.0) for m in w.months}
+        total = math.fsum(weights.values())
+        for m, wt in weights.items():
+            share = wt / total if total > 0 else 1.0 / len(weights)
+            out[(w.enterprise_id, m)] = out.get((w.enterprise_id, m), 0.0) + w.credited_kwh * share
+    return out
+
+
 def series_from_ledger(
     records: Iterable[ActivityRecord],
     economics: Iterable[tuple[str, Month, float | None, float | None]],
@@ -199,6 +226,8 @@ def series_from_ledger(
     names: Mapping[str, str] | None = None,
     factors_by_year: Mapping[int, AccountingFactors] | None = None,
     carbonates: Iterable[CarbonateInput] = (),
+    instruments: Instruments | None = None,
+    market_method: MarketMethod | None = None,
 ) -> ParkSeries:
     """Monthly series per enterprise from the activity ledger through the accounting core.
 
@@ -212,6 +241,11 @@ def series_from_ledger(
         to the inventories exactly.
     carbonates : process inputs; their emissions enter ``emissions_tco2`` and
         ``direct_emissions_tco2`` as in the inventory (GB/T 32150 total).
+    instruments : green power contracts, direct supply and certificates; when given (instead of
+        ``green_electricity_kwh``) the green electricity is the scope 2 *credited* kWh of each
+        matching window (:func:`parkcarbon.core.scope2.scope2_dual` with ``market_method``, after
+        the cap at purchased kWh and the certificate rules), spread over the window's months in
+        proportion to purchased electricity — so annual non-fossil energy equals the inventory's.
     """
     green = dict(green_electricity_kwh or {})
     by_year: dict[int, list[ActivityRecord]] = {}
@@ -237,6 +271,8 @@ def series_from_ledger(
         notes += [f"{year}: {w}" for w in af.warnings]
         energy = comprehensive_energy(recs, af)
         ghg = ghg_emissions(recs, af, carbonates=carbonates_by_year.get(year, ()))
+        if instruments is not None:
+            green.update(_credited_green_by_month(recs, instruments, af, market_method or DEFAULT_OPTIONS.market_method))
         for e in energy.enterprises():
             e_res = energy.subset(enterprise_id=e)
             g_res = ghg.subset(enterprise_id=e)
@@ -275,13 +311,11 @@ def series_from_ledger(
 def series_from_store(store: Store, park_id: str, runs: Sequence[AccountingRun]) -> ParkSeries:
     """Monthly series of a stored park, consistent with its yearly inventories ``runs``.
 
-    The ledger, process inputs and monthly production come from the store — the same inputs
-    :func:`parkcarbon.services.accounting.account_park_year` reads — and each year uses the
-    factors of that year's inventory, so the annual sums of ``energy_tce`` and
-    ``emissions_tco2`` equal the inventories' energy and location-based totals. Green
-    electricity is the scope 2 *credited* kWh of each matching window (after the cap at
-    purchased kWh and the certificate rules), spread over the window's months in proportion to
-    the purchased electricity, so the annual non-fossil energy equals the inventory's too.
+    The ledger, process inputs, monthly production and green power instruments come from the
+    store — the same inputs :func:`parkcarbon.services.accounting.account_park_year` reads — and
+    each year uses the factors and the market method of that year's inventory, so the annual
+    sums of ``energy_tce``, ``emissions_tco2`` and ``non_fossil_energy_tce`` equal the
+    inventories' energy, location-based total and non-fossil energy.
     """
     factors_by_year = {r.year: r.factors for r in runs}
     years = sorted(factors_by_year)
@@ -293,45 +327,39 @@ def series_from_store(store: Store, park_id: str, runs: Sequence[AccountingRun])
         records = repo.activity_records(park_id=park_id, first=first, last=last)
         carbonates = repo.process_inputs(enterprise_ids=ids, first=first, last=last)
         prod = repo.production_records(enterprise_ids=ids, first=first, last=last, period_kind="month")
+        parts = [instruments_from_store(repo, ids, y) for y in years]
         names = {e.id: e.name for e in ents}
         province = park.province
-    purchased: dict[tuple[str, Month], float] = {}
-    for r in records:
-        if r.carrier == "electricity" and r.flow is Flow.PURCHASED and r.quantity is not None:
-            purchased[(r.enterprise_id, r.month)] = purchased.get((r.enterprise_id, r.month), 0.0) + r.quantity
-    green: dict[tuple[str, Month], float] = {}
-    for run in runs:
-        for inv in run.inventory.enterprises:
-            for w in inv.scope2.windows:
-                if w.credited_kwh <= 0:
-                    continue
-                weights = {m: purchased.get((w.enterprise_id, m), 0.0) for m in w.months}
-                total = math.fsum(weights.values())
-                for m, wt in weights.items():
-                    share = wt / total if total > 0 else 1.0 / len(weights)
-                    green[(w.enterprise_id, m)] = green.get((w.enterprise_id, m), 0.0) + w.credited_kwh * share
+    inst = Instruments(contracts=tuple(c for p in parts for c in p.contracts),
+                       certificates=tuple(c for p in parts for c in p.certificates),
+                       direct_supply=tuple(d for p in parts for d in p.direct_supply))
     econ = [(p.enterprise_id, parse_month(p.period), p.added_value_10k_cny, p.gross_output_value_10k_cny)
             for p in prod]
-    return series_from_ledger(records, econ, region=province, park_id=park_id, green_electricity_kwh=green,
-                              names=names, factors_by_year=factors_by_year, carbonates=carbonates)
+    return series_from_ledger(records, econ, region=province, park_id=park_id, names=names,
+                              factors_by_year=factors_by_year, carbonates=carbonates, instruments=inst,
+                              market_method=runs[-1].inventory.options.market_method)
 
 
 def series_from_demo_park(seed: int = 2025) -> ParkSeries:
-    """Series of the demo park (:mod:`parkcarbon.services.demo_park`) through the accounting core."""
-    from parkcarbon.services.demo_park import build_demo_park
+    """Series of the demo park (:mod:`parkcarbon.services.demo_park`) through the accounting core,
+    with the demo's declared factor choices — the same numbers ``parkcarbon demo`` reports."""
+    from parkcarbon.services.demo_park import (
+        DEMO_POLICY,
+        build_demo_park,
+        demo_carbonates,
+        demo_grid_calibre,
+        demo_instruments,
+    )
 
     park = build_demo_park(seed)
-    green: dict[tuple[str, Month], float] = {}
-    for c in park.contracts:
-        green[(c.enterprise_id, c.month)] = green.get((c.enterprise_id, c.month), 0.0) + c.energy_kwh
-    for cert in park.certificates:
-        key = (cert.enterprise_id, cert.claimed_month)
-        green[key] = green.get(key, 0.0) + 1000.0 * cert.count  # 1 GEC = 1 MWh (NOTES §3.6)
     econ = [(p.enterprise_id, p.month, p.added_value_10k_cny, p.output_value_10k_cny) for p in park.production]
-    ps = series_from_ledger(park.records, econ, region=park.province, park_id=park.park_id, green_electricity_kwh=green,
-                            names={e.enterprise_id: e.name_zh for e in park.enterprises})
+    years = sorted({r.month.year for r in park.records})
+    factors = {y: resolve_factors(park.province, y, policy=DEMO_POLICY, grid_calibre=demo_grid_calibre(y))
+               for y in years}
+    ps = series_from_ledger(park.records, econ, region=park.province, park_id=park.park_id,
+                            names={e.enterprise_id: e.name_zh for e in park.enterprises}, factors_by_year=factors,
+                            carbonates=demo_carbonates(park), instruments=demo_instruments(park))
     return ParkSeries(ps.park_id, ps.series, ps.names, (*ps.notes, f"demo park seed {seed}"))
-
 
 def series_from_csv(path: Path, park_id: str = "park") -> ParkSeries:
     """Read a long CSV: ``enterprise_id, month`` and any quantity columns of

@@ -74,7 +74,12 @@ Repository (``repository.py``), grouped:
   :class:`ReadingWriteResult` (inserted / duplicates / conflicts / touched), ``quarantine``,
   ``raw_readings``, ``reading_keys``, ``count_readings``, ``reading_conflicts``,
   ``resolve_conflict``, ``quarantined``;
-* derived data (R3/R4): ``replace_increments``, ``increments``, ``put_aggregates``, ``aggregates``.
+* derived data (R3/R4), set-based over many meters: ``replace_increments(meters, windows, rows,
+  code_version=)``, ``put_aggregates(meters, granularity, rows)``, ``increment_slots(ids, lo, hi)``,
+  ``aggregate_tuples``, ``reading_bounds``, ``reading_series``, ``meters_by_ids``; reads:
+  ``increments(meter_id, …, include_superseded=)``, ``aggregates(ids, 'hour'|'day'|'month', …)``.
+  The pipeline that fills them is :mod:`parkcarbon.services.derivation`; ingestion use cases
+  (uploads, reading files, HTTP batches, MQTT) are in :mod:`parkcarbon.services.ingestion`.
 
 Models (``models.py``) are the SQLAlchemy ORM classes; the DDL is owned by the Alembic
 migrations in ``storage/migrations/`` (run by ``open_store`` / ``parkcarbon data init``).

@@ -12,6 +12,7 @@ errors of the platform are shown as an HTML page with the bilingual message and 
 
 from __future__ import annotations
 
+import math
 import tempfile
 import threading
 from collections import OrderedDict
@@ -245,6 +246,14 @@ def _budget_of(request: Request, park_id: str) -> float | None:
     return budgets.get(park_id)
 
 
+def _pv_capacity_kwp(request: Request, caller: Caller, park_id: str) -> float | None:
+    """Installed rooftop PV of the park's enterprises [kWp]; ``None`` when none is registered."""
+    with scoped_reader(_store(request), caller.scope) as repo:
+        ids = [e.id for e in repo.list_enterprises(park_id=park_id)]
+        caps = [a.capacity_kwp for a in repo.energy_assets(kind="pv", enterprise_ids=ids) if a.capacity_kwp]
+    return math.fsum(caps) if caps else None
+
+
 def _last_month(ps: ParkSeries, year: int) -> Month | None:
     months = [m for m in ps.months if m.year == year]
     return max(months) if months else None
@@ -372,10 +381,8 @@ def park_page(request: Request, park_id: str, caller: PageCaller,
     targets = dash.park_targets(ps, through) if through is not None else ()
     budget = _budget_of(request, park_id)
     budgets = dash.park_budget_status(ps, budget, through) if budget is not None and through is not None else ()
-    with scoped_reader(_store(request), caller.scope) as repo:
-        pv_kwp = sum(a.capacity_kwp or 0.0 for a in repo.energy_assets(kind="pv", enterprise_ids=[
-            e.id for e in repo.list_enterprises(park_id=park_id)]))
-    ov = dash.park_overview(runs, year=year, targets=targets, budgets=budgets, pv_capacity_kwp=pv_kwp or None)
+    ov = dash.park_overview(runs, year=year, targets=targets, budgets=budgets,
+                            pv_capacity_kwp=_pv_capacity_kwp(request, caller, park_id))
     data = ov.to_json()
     if not admin:  # the province sees park totals, not enterprises' data
         data["enterprises"], data["flow"], data["budgets"] = [], None, []
@@ -419,7 +426,11 @@ def park_report(request: Request, park_id: str, fmt: str, caller: PageCaller,
     if kind == "energy":
         report = build_energy_statistics_report(runs[-1])
     else:
-        report = build_park_report(ParkReportInputs(runs=runs))
+        ps = _park_series(request, caller, park_id)
+        through = _last_month(ps, year)
+        targets = dash.target_rows(dash.park_targets(ps, through)) if through is not None else ()
+        report = build_park_report(ParkReportInputs(runs=runs, targets=targets,
+                                                    pv_capacity_kwp=_pv_capacity_kwp(request, caller, park_id)))
     return _report_response(report, fmt, f"{park_id}-{kind}-{year}")
 
 
