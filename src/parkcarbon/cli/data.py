@@ -49,7 +49,7 @@ def _store(url: str | None, *, create: bool = False):  # type: ignore[no-untyped
     return open_store(url, create=create)
 
 
-def _print_rejection(exc: BatchRejectedError) -> None:
+def print_rejection(exc: BatchRejectedError) -> None:
     con = _console(stderr=True)
     con.print(f"[{exc.code}] {exc.message_zh}\n{exc.message}")
     table = Table("code", "file", "sheet", "row", "column", "value", "问题 / problem", "处理 / fix", show_lines=True)
@@ -65,7 +65,7 @@ def _run(fn: Callable[[], None]) -> None:
     try:
         fn()
     except BatchRejectedError as exc:
-        _print_rejection(exc)
+        print_rejection(exc)
         raise typer.Exit(2) from None
 
 

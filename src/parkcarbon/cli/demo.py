@@ -8,6 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from parkcarbon.core.factorset import ConversionBasis
+from parkcarbon.core.inventory import InventoryOptions, ParkInventory
+from parkcarbon.core.scope2 import AllocationRule, MarketMethod
+from parkcarbon.factors import FallbackPolicy, GridCalibre
 from parkcarbon.services.accounting import AccountingRun
 from parkcarbon.services.demo import run_demo
 from parkcarbon.services.reporting import TargetRow
@@ -28,7 +32,7 @@ def print_runs(runs: tuple[AccountingRun, ...] | list[AccountingRun]) -> None:
     for r in runs:
         tot, inv = r.inventory.totals, r.inventory
 
-        def ind(name: str, scale: float = 1.0, digits: int = 4, _inv=inv) -> str:  # noqa: ANN001
+        def ind(name: str, scale: float = 1.0, digits: int = 4, _inv: ParkInventory = inv) -> str:
             v = _inv.indicator(name).value
             return _fmt(None if v is None else v * scale, digits)
 
@@ -84,3 +88,50 @@ def register(app: typer.Typer) -> None:
         console.print(f"store 数据库: {result.database_url}")
         console.print(f"XLSX: {result.xlsx_path}\nHTML: {result.html_path}")
         console.print(f"done in {result.seconds:.1f} s")
+
+    @app.command("account")
+    def account(
+        files: list[Path] = typer.Argument(..., help="monthly / bills / production template files (xlsx, csv)",
+                                           exists=True, dir_okay=False),
+        province: str = typer.Option(..., "--province", "-p", help="province of the park 省份, e.g. 江苏"),
+        year: int = typer.Option(..., "--year", "-y", help="accounting year 核算年份"),
+        out: Path = typer.Option(Path("account-output"), "--out", "-o", help="output folder 输出目录"),
+        park_name: str = typer.Option("园区", "--park-name", help="park name shown in the report"),
+        database_url: str = typer.Option(None, "--database-url", help="SQLAlchemy URL (default: a fresh SQLite file)"),
+        policy: FallbackPolicy = typer.Option(FallbackPolicy.STRICT, "--policy",
+                                              help="factor fallback policy 因子回退策略 (declared, recorded)"),
+        calibre: GridCalibre = typer.Option(GridCalibre.PROVINCIAL, "--grid-calibre", help="grid factor calibre"),
+        market_rule: AllocationRule = typer.Option(AllocationRule.GHGP_HIERARCHY, "--market-rule",
+                                                   help="scope 2 market-based allocation rule"),
+        basis: ConversionBasis = typer.Option(ConversionBasis.CALORIFIC, "--basis",
+                                              help="electricity to standard coal: calorific 当量值 / primary_input 等价值"),
+    ) -> None:
+        """Account input workbooks: import the templates and compute the year's inventories.
+
+        核算填报文件：导入模板数据，计算各企业与园区年度能源与碳排放清单，输出 Excel 与 HTML 报告。
+        """
+        from parkcarbon.cli.data import print_rejection
+        from parkcarbon.errors import BatchRejectedError
+        from parkcarbon.services.workbook import account_files
+
+        options = InventoryOptions(market_method=MarketMethod(market_rule), basis=basis)
+        try:
+            res = account_files(files, province=province, year=year, out_dir=out, park_name=park_name,
+                                database_url=database_url, policy=policy, grid_calibre=calibre, options=options)
+        except BatchRejectedError as exc:
+            print_rejection(exc)
+            raise typer.Exit(2) from None
+        for name, kind, n in res.imported:
+            console.print(f"imported 已导入 {name} ({kind}): {n} records")
+        print_runs([res.run])
+        t = Table(title=f"企业清单 Enterprises {year}")
+        for col in ("企业 Enterprise", "综合能耗 tce", "排放(位置) tCO2", "排放(市场) tCO2", "完整"):
+            t.add_column(col, justify="right")
+        for e in sorted(res.run.inventory.enterprises, key=lambda e: -e.totals.energy_tce):
+            t.add_row(res.run.enterprise_names.get(e.enterprise_id, e.enterprise_id), _fmt(e.totals.energy_tce, 1),
+                      _fmt(e.totals.total_location_tco2, 1), _fmt(e.totals.total_market_tco2, 1),
+                      "✓" if e.totals.complete else "partial")
+        console.print(t)
+        for note in res.run.factor_notes:
+            console.print(f"[yellow]• {note}[/]")
+        console.print(f"XLSX: {res.xlsx_path}\nHTML: {res.html_path}")

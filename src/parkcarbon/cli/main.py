@@ -15,6 +15,7 @@ from parkcarbon.cli import data as data_cmd
 from parkcarbon.cli import demo as demo_cmd
 from parkcarbon.cli import factors as factors_cmd
 from parkcarbon.cli import plan as plan_cmd
+from parkcarbon.cli import serve as serve_cmd
 from parkcarbon.cli import targets as targets_cmd
 from parkcarbon.errors import ParkcarbonError
 
@@ -29,6 +30,7 @@ app.add_typer(factors_cmd.app, name="factors")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(plan_cmd.app, name="plan")
 app.add_typer(targets_cmd.app, name="targets")
+serve_cmd.register(app)
 
 
 def main() -> None:
