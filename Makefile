@@ -32,6 +32,7 @@ reliability: install-dev
 	$(BIN)/python -m pytest -m "t3" -q
 
 bench: install-dev
+	command -v wrk >/dev/null || apt-get install -y wrk || echo "wrk not installed: the API benchmark will skip"
 	$(BIN)/python -m bench
 
 # Apache ECharts from the npm registry (lock file pinned), copied into the package: no CDN, works offline.

@@ -199,3 +199,17 @@ def test_language_switch_and_logout(web_app) -> None:  # type: ignore[no-untyped
     out = c.post("/web/logout", data={"csrf_token": _csrf(en.text)}, follow_redirects=False)
     assert out.status_code == 303
     assert c.get(f"/web/enterprises/{ENTERPRISE}", follow_redirects=False).status_code == 303
+
+
+def test_mount_is_idempotent(web_app) -> None:  # type: ignore[no-untyped-def]
+    from parkcarbon.web import mount_web
+
+    n = len(web_app.routes)
+    mount_web(web_app)
+    assert len(web_app.routes) == n
+    assert web_app.state.park_energy_budgets_tce == {PARK_ID: 280_000.0}
+    with TestClient(web_app) as c:
+        js = c.get("/web/static/dashboard.js")
+        assert js.status_code == 200 and "echarts.init" in js.text
+        vendor = c.get("/web/static/vendor/echarts.min.js")
+        assert vendor.status_code == 200 and len(vendor.content) > 500_000  # built by `make web-assets`

@@ -33,7 +33,7 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     database_url: Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default: settings)")] = None,
-    workers: Annotated[int, typer.Option(help="worker processes (PostgreSQL only; SQLite uses 1)")] = 1,
+    workers: Annotated[int, typer.Option(help="worker processes (SQLite: WAL readers, one writer at a time)")] = 1,
     insecure_cookies: Annotated[bool, typer.Option(help="no Secure flag on the session cookie (HTTP dev only)")] = False,
     provision_app_role: Annotated[str | None, typer.Option(help="create the non-owner PostgreSQL role and exit")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
@@ -53,14 +53,14 @@ def serve(
         typer.echo(f"role {provision_app_role} ready (non-owner, NOBYPASSRLS)")
         store.dispose()
         return
-    if workers > 1 and store.backend == "postgresql":
+    if workers > 1:
         store.dispose()
         os.environ["PARKCARBON_DATABASE_URL"] = settings.database_url
         os.environ["PARKCARBON_INSECURE_COOKIES"] = "1" if insecure_cookies else "0"
         uvicorn.run("parkcarbon.cli.serve:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level=log_level)
         return
-    app = create_app(store, settings=settings, cookie_secure=not insecure_cookies)
+    app = create_app(store, settings=settings, cookie_secure=not insecure_cookies)  # mounts the dashboard too
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

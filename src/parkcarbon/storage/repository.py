@@ -403,14 +403,31 @@ class Repository:
         a period that is not draft/returned. ``record_id`` becomes the row id when it is unused.
         """
         recs = list(records)
-        ent_cache: dict[str, Enterprise] = {}
-        locked: set[tuple[str, str]] = self.locked_months({r.enterprise_id for r in recs})
+        ent_ids = {r.enterprise_id for r in recs}
+        tenants = {e.id: e.tenant_id for e in self.session.scalars(select(Enterprise).where(
+            Enterprise.id.in_(sorted(ent_ids))))}
+        for eid in sorted(ent_ids - set(tenants)):
+            self.get_enterprise(eid)  # raises the located NotFoundError
+        locked: set[tuple[str, str]] = self.locked_months(ent_ids)
+        months = sorted({str(r.month) for r in recs})
+        # one query for the current rows of every key in the write, one for the ids already taken
+        current_rows: dict[tuple[str, str, str, str, str], ActivityRecordRow] = {}
+        if recs:
+            for row in self.session.scalars(select(ActivityRecordRow).where(
+                    ActivityRecordRow.enterprise_id.in_(sorted(ent_ids)),
+                    ActivityRecordRow.month >= months[0], ActivityRecordRow.month <= months[-1],
+                    ActivityRecordRow.status == "current")):
+                current_rows[(row.enterprise_id, row.month, row.carrier, row.flow, row.subtype)] = row
+        wanted_ids = sorted({r.record_id for r in recs if r.record_id})
+        taken: set[str] = set()
+        for i in range(0, len(wanted_ids), 500):
+            taken.update(self.session.scalars(select(ActivityRecordRow.id).where(
+                ActivityRecordRow.id.in_(wanted_ids[i:i + 500]))))
         out: list[ActivityRecordRow] = []
+        new_rows: list[ActivityRecordRow] = []
         seen: set[tuple[str, str, str, str, str]] = set()
+        superseded = False
         for rec in recs:
-            ent = ent_cache.get(rec.enterprise_id)
-            if ent is None:
-                ent = ent_cache[rec.enterprise_id] = self.get_enterprise(rec.enterprise_id)
             m = str(rec.month)
             if (rec.enterprise_id, m) in locked:
                 self.ensure_writable(rec.enterprise_id, m, location=Location(record=rec.record_id))
@@ -422,10 +439,7 @@ class Repository:
                     hint="merge the rows into one", hint_zh="请合并为一行",
                     location=Location(record=rec.record_id))
             seen.add(key)
-            current = self.session.scalar(select(ActivityRecordRow).where(
-                ActivityRecordRow.enterprise_id == key[0], ActivityRecordRow.month == key[1],
-                ActivityRecordRow.carrier == key[2], ActivityRecordRow.flow == key[3],
-                ActivityRecordRow.subtype == key[4], ActivityRecordRow.status == "current"))
+            current = current_rows.get(key)
             if current is not None and current.quantity == rec.quantity and current.quality == str(rec.quality):
                 out.append(current)
                 continue
@@ -433,16 +447,22 @@ class Repository:
             if current is not None:
                 current.status = "superseded"
                 version = current.version + 1
-                self.session.flush()
-            rid = rec.record_id if rec.record_id and self.session.get(ActivityRecordRow, rec.record_id) is None \
-                else new_id()
+                superseded = True
+            if rec.record_id and rec.record_id not in taken:
+                rid = rec.record_id
+                taken.add(rid)
+            else:
+                rid = new_id()
             row = ActivityRecordRow(
-                id=rid, tenant_id=ent.tenant_id, enterprise_id=rec.enterprise_id, month=m, carrier=rec.carrier,
-                flow=str(rec.flow), subtype=rec.subtype or "", quantity=rec.quantity,
+                id=rid, tenant_id=tenants[rec.enterprise_id], enterprise_id=rec.enterprise_id, month=m,
+                carrier=rec.carrier, flow=str(rec.flow), subtype=rec.subtype or "", quantity=rec.quantity,
                 unit=carrier_info(rec.carrier).unit, source=rec.source[:300], quality=str(rec.quality),
                 status="current", version=version, batch_id=batch_id, created_by=created_by)
-            self.session.add(row)
             out.append(row)
+            new_rows.append(row)
+        if superseded:
+            self.session.flush()  # the superseded status first: (key, version) stays unique at every step
+        self.session.add_all(new_rows)
         self.session.flush()
         return out
 

@@ -23,12 +23,17 @@ ECHARTS_PATH = STATIC_DIR / "vendor" / "echarts.min.js"
 
 
 def mount_web(app: FastAPI, *, park_energy_budgets_tce: dict[str, float] | None = None) -> FastAPI:
-    """Add the dashboard to ``app`` (built by :func:`parkcarbon.api.create_app`).
+    """Add the dashboard to ``app`` (built by :func:`parkcarbon.api.create_app`, which already
+    calls this; a second call only updates the budgets).
 
     ``park_energy_budgets_tce``: the park's annual energy budget per park id [tce] for the
     budget warnings (用能预算预警); none → the pages say no budget is set.
     """
-    app.state.park_energy_budgets_tce = dict(park_energy_budgets_tce or {})
+    if park_energy_budgets_tce is not None or not hasattr(app.state, "park_energy_budgets_tce"):
+        app.state.park_energy_budgets_tce = dict(park_energy_budgets_tce or {})
+    if getattr(app.state, "web_mounted", False):  # idempotent: create_app already mounts the dashboard
+        return app
+    app.state.web_mounted = True
     app.mount(f"{WEB_PREFIX}/static", StaticFiles(directory=str(STATIC_DIR)), name="web-static")
     app.include_router(router)
 

@@ -45,6 +45,13 @@ TENANT_TABLES = (
     "recalculation_item", "audit_log",
 )
 
+#: the RLS predicate: all tenants (system jobs, platform admins) or a listed tenant. The list is
+#: an uncorrelated sub-select, so PostgreSQL hashes it once per query (not once per row).
+TENANT_POLICY = (
+    "coalesce(current_setting('app.all_tenants', true), '') = 'on' OR tenant_id IN "
+    "(SELECT unnest(string_to_array(coalesce(current_setting('app.tenant_ids', true), ''), ',')))"
+)
+
 _FROZEN_SQLITE = (
     "EXISTS (SELECT 1 FROM reporting_period p WHERE p.enterprise_id = {r}.enterprise_id AND p.month = {r}.month "
     "AND p.status IN ('submitted','verified','locked')) "
@@ -153,9 +160,8 @@ def _pg_statements() -> list[str]:
     for table in TENANT_TABLES:
         out.append(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         out.append(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        check = "true" if table == "audit_log" else "parkcarbon_tenant_visible(tenant_id)"
-        out.append(f"CREATE POLICY parkcarbon_tenant ON {table} USING (parkcarbon_tenant_visible(tenant_id)) "
-                   f"WITH CHECK ({check})")
+        check = "true" if table == "audit_log" else TENANT_POLICY
+        out.append(f"CREATE POLICY parkcarbon_tenant ON {table} USING ({TENANT_POLICY}) WITH CHECK ({check})")
     out.append("ALTER TABLE membership ENABLE ROW LEVEL SECURITY")
     out.append("ALTER TABLE membership FORCE ROW LEVEL SECURITY")
     out.append("CREATE POLICY parkcarbon_tenant ON membership USING ("

@@ -3,7 +3,7 @@
 ``process_input`` (carbonates, added in 0003) belongs to an enterprise-month like the ledger:
 its rows cannot change once the period is submitted, verified or locked (except while an
 approved correction is applied), and on PostgreSQL it gets the tenant policy with FORCE RLS.
-Uses the functions created by ``0002_auth``.
+Uses the guard function created by ``0002_auth``.
 
 Revision ID: 0004_auth_process
 Revises: 0003_process
@@ -22,6 +22,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLE = "process_input"
+# same predicate as 0002_auth (copied: migrations never import each other)
+TENANT_POLICY = (
+    "coalesce(current_setting('app.all_tenants', true), '') = 'on' OR tenant_id IN "
+    "(SELECT unnest(string_to_array(coalesce(current_setting('app.tenant_ids', true), ''), ',')))"
+)
 _FROZEN = (
     "EXISTS (SELECT 1 FROM reporting_period p WHERE p.enterprise_id = {r}.enterprise_id AND p.month = {r}.month "
     "AND p.status IN ('submitted','verified','locked')) "
@@ -42,8 +47,7 @@ def upgrade() -> None:
                    "FOR EACH ROW EXECUTE FUNCTION parkcarbon_guard_period_rows()")
         op.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {TABLE} FORCE ROW LEVEL SECURITY")
-        op.execute(f"CREATE POLICY parkcarbon_tenant ON {TABLE} USING (parkcarbon_tenant_visible(tenant_id)) "
-                   "WITH CHECK (parkcarbon_tenant_visible(tenant_id))")
+        op.execute(f"CREATE POLICY parkcarbon_tenant ON {TABLE} USING ({TENANT_POLICY}) WITH CHECK ({TENANT_POLICY})")
 
 
 def downgrade() -> None:
