@@ -222,3 +222,31 @@ def test_login_failures_are_audited_and_do_not_reveal_users(api):
             AuditRecord.action == "auth.login").order_by(AuditRecord.seq))]
     assert outcomes[-2:] == ["failure", "failure"]
     assert json.loads(api.get(f"{API}/audit/verify", "root").text)["ok"] is True
+
+
+def test_permission_denials_are_security_events(api):
+    """SEC-10: a 403 leaves an audit record (who, IP, what, outcome) and the chain still verifies."""
+    a1 = api.world.enterprises["A1"]
+    r = api.post(f"{API}/enterprises/{a1}/meters", "viewer_a1", headers={"X-Request-ID": "deny-1"},
+                 json={"code": "V1", "carrier": "electricity", "unit": "kWh", "kind": "interval"})
+    assert r.status_code == 403
+    with api.store.reader() as repo:
+        rec = repo.session.scalars(select(AuditRecord).where(AuditRecord.request_id == "deny-1")).one()
+    assert (rec.actor, rec.action, rec.outcome) == ("viewer_a1", "access.denied", "denied")
+    assert rec.ip and f"/enterprises/{a1}/meters" in (rec.object_id or "")
+    assert json.loads(api.get(f"{API}/audit/verify", "root").text)["ok"] is True
+
+
+def test_quality_checks_flag_incomplete_meter_data(api):
+    """The declared completeness rule (R12) is reachable through the API, scoped to the tenant."""
+    w = api.world
+    rd = [{"meter": "M-A1", "ts": f"2024-04-01T{h:02d}:00:00+08:00", "value": 100.0 + 10 * h} for h in range(6)]
+    assert api.post(f"{API}/enterprises/{w.enterprises['A1']}/readings", "manager_a1", json={"readings": rd},
+                    headers={"Idempotency-Key": "q1"}).status_code == 201
+    r = api.get(f"{API}/enterprises/{w.enterprises['A1']}/quality/checks", "manager_a1", params={"month": "2024-04"})
+    body = r.json()
+    assert r.status_code == 200 and body["ok"] is False and body["meters_checked"] == 1
+    assert [f["code"] for f in body["findings"]] == ["DQ-COMPLETENESS"]
+    assert body["findings"][0]["threshold"] == 0.9 and body["findings"][0]["value"] < 0.9
+    assert api.get(f"{API}/enterprises/{w.enterprises['A1']}/quality/checks", "manager_b1",
+                   params={"month": "2024-04"}).status_code == 404

@@ -31,6 +31,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
@@ -146,6 +147,26 @@ def _db_error(exc: DBAPIError, request: Request) -> JSONResponse:
     return problem_response(503, body)
 
 
+def _log_denial(request: Request, exc: ParkcarbonError) -> None:
+    """SEC-10: a permission denial is a security event — structured log line and audit record."""
+    from parkcarbon.services.audit import audit
+    from parkcarbon.services.tenancy import scoped_transaction, system_scope
+
+    caller = getattr(request.state, "caller", None)
+    actor = caller.username if caller is not None else "?"
+    ip = request.client.host if request.client else None
+    log.warning("access denied: %s", json.dumps({"actor": actor, "ip": ip, "method": request.method,
+                                                 "path": request.url.path, "code": exc.code,
+                                                 "request_id": _rid(request)}))
+    try:
+        with scoped_transaction(request.app.state.store, system_scope("security-log")) as repo:
+            audit(repo.session, actor=actor, action="access.denied", object_type="http",
+                  object_id=f"{request.method} {request.url.path}"[:100], new={"code": exc.code},
+                  reason=exc.message[:500], request_id=_rid(request), ip=ip, outcome="denied")
+    except Exception:  # the denial itself must still be answered
+        log.exception("could not audit a denial")
+
+
 class BodyLimitMiddleware:
     """Refuse request bodies above ``max_bytes`` with 413, before reading them whole (SEC-09)."""
 
@@ -240,6 +261,8 @@ def create_app(store: Store, *, settings: Settings | None = None, factor_config:
 
     @app.exception_handler(ParkcarbonError)
     async def _on_error(request: Request, exc: ParkcarbonError) -> JSONResponse:
+        if status_for(exc) == 403:
+            await run_in_threadpool(_log_denial, request, exc)
         return _from_error(exc, request)
 
     @app.exception_handler(RequestValidationError)

@@ -484,6 +484,27 @@ def quality(enterprise_id: str, caller: CallerDep, request: Request) -> Any:
 MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
+@router.get("/enterprises/{enterprise_id}/quality/checks", response_model=s.QualityChecksOut, tags=["quality"])
+def quality_checks(enterprise_id: str, caller: CallerDep, request: Request, month: MonthQ = None) -> Any:
+    """The declared validation rules (R12: completeness, day-vs-month, raw-vs-aggregate…) on the meter data."""
+    from parkcarbon.services.quality import quality_report
+
+    store = _store(request)
+    with scoped_reader(store, caller.scope) as repo:
+        ent = caller.scope.enterprise(repo, enterprise_id, year=None if month is None else int(month[:4]))
+        if month is None and caller.scope.engagements and not caller.scope.can_read_year(ent.id, ent.park_id, -1):
+            from parkcarbon.services.tenancy import forbidden
+
+            raise forbidden("read", "all months (a verifier names a month of its engagement)")
+    with tenant_context(caller.scope):
+        rep = quality_report(store, enterprise_id=ent.id, month=month, settings=_settings(request))
+    return {"enterprise_id": ent.id, "meters_checked": rep.meters_checked, "months": list(rep.months), "ok": rep.ok,
+            "findings": [{"code": f.code, "severity": str(f.severity), "meter_id": f.meter_id,
+                          "level": None if f.level is None else str(f.level), "period_start_s": f.period_start_s,
+                          "value": f.value, "threshold": f.threshold, "message": f.message,
+                          "message_zh": f.message_zh} for f in rep.findings]}
+
+
 @router.get("/enterprises/{enterprise_id}/ledger", response_model=list[s.LedgerRowOut], tags=["ledger"])
 def ledger(enterprise_id: str, caller: CallerDep, request: Request, first: MonthQ = None, last: MonthQ = None,
            include_superseded: bool = False) -> Any:

@@ -279,6 +279,26 @@ class QualityOut(Out):
     conflicts: list[ConflictOut]
 
 
+class QualityFindingOut(Out):
+    code: str
+    severity: str
+    meter_id: str
+    level: str | None
+    period_start_s: int | None
+    value: float
+    threshold: float
+    message: str
+    message_zh: str
+
+
+class QualityChecksOut(Out):
+    enterprise_id: str
+    meters_checked: int
+    months: list[str]
+    ok: bool
+    findings: list[QualityFindingOut]
+
+
 class LedgerRowOut(Out):
     id: str
     month: str

@@ -144,6 +144,7 @@ def _authenticate(request: Request, *, check_header_csrf: bool) -> Caller | None
             auth = authenticate_session(repo.session, cookie or "")
         scope = resolve_scope(repo.session, auth.user)
     caller = Caller(scope=scope, auth=auth, request_id=rid, ip=ip)
+    request.state.caller = caller  # for the security log of denials (api.app)
     if auth.kind == "session" and request.method in UNSAFE_METHODS:
         _same_origin(request)
         if check_header_csrf:

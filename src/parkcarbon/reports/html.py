@@ -27,13 +27,14 @@ def format_number(value: Cell, column: Column | None = None) -> str:
         return "—"
     if isinstance(value, bool):
         return "是 yes" if value else "否 no"
+    sep = "," if column is None or column.grouping else ""
     if isinstance(value, int):
-        return f"{value:,}"
+        return f"{value:{sep}}"
     if isinstance(value, float):
         if math.isnan(value):
             return "—"
         decimals = column.decimals if column is not None else 2
-        return f"{value:,.{decimals}f}"
+        return f"{value:{sep}.{decimals}f}"
     return str(value)
 
 

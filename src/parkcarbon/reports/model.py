@@ -21,7 +21,8 @@ Cell = str | int | float | None
 class Column:
     """A table column: ``key`` into each row; bilingual header; unit shown in brackets.
 
-    ``decimals`` sets the display precision of numbers (the stored value is not rounded).
+    ``decimals`` sets the display precision of numbers (the stored value is not rounded);
+    ``grouping`` False shows numbers without thousands separators (years, codes).
     """
 
     key: str
@@ -29,6 +30,7 @@ class Column:
     name_en: str
     unit: str = ""
     decimals: int = 2
+    grouping: bool = True
 
     def header(self) -> str:
         unit = f" [{self.unit}]" if self.unit else ""

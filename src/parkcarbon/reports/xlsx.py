@@ -57,7 +57,8 @@ def _write_table(ws: Worksheet, table: Table, start_row: int) -> tuple[int, int]
                 ws.cell(r, j, "是" if value else "否")
             elif isinstance(value, int | float):
                 cell = ws.cell(r, j, float(value) if isinstance(value, float) else value)
-                cell.number_format = "#,##0" if col.decimals == 0 else "#,##0." + "0" * col.decimals
+                whole = "#,##0" if col.grouping else "0"
+                cell.number_format = whole if col.decimals == 0 else whole + "." + "0" * col.decimals
             else:
                 ws.cell(r, j, neutralise_cell(str(value)))
     if table.note:

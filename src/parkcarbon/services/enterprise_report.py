@@ -242,7 +242,7 @@ def _factor_rows(inv: Inventory) -> list[dict[str, Cell]]:
 def _factors_section(run: EnterpriseRun, inv: Inventory) -> Section:
     cols = [Column("key", "因子", "Factor", decimals=0), Column("value", "数值", "Value", decimals=7),
             Column("unit", "单位", "Unit", decimals=0), Column("region", "区域", "Region", decimals=0),
-            Column("year", "数据年", "Data year", decimals=0), Column("grade", "证据等级", "Grade", decimals=0),
+            Column("year", "数据年", "Data year", decimals=0, grouping=False), Column("grade", "证据等级", "Grade", decimals=0),
             Column("source", "来源", "Source", decimals=0), Column("factor_id", "因子编号", "Factor id", decimals=0),
             Column("fallback", "回退说明", "Fallback", decimals=0)]
     paras = [f"Factor fallback policy declared: {run.policy.value}."] + [f"⚠ {n}" for n in run.factor_notes]

@@ -97,7 +97,7 @@ def _yoy(cur: float | None, prev: float | None) -> float | None:
 
 def _yearly_section(runs: Sequence[AccountingRun]) -> Section:
     cols = [
-        Column("year", "年份", "Year", decimals=0),
+        Column("year", "年份", "Year", decimals=0, grouping=False),
         Column("energy_tce", "综合能耗", "Energy consumption", "tce", 0),
         Column("yoy_energy_pct", "能耗同比", "Energy YoY", "%", 1),
         Column("non_energy_tce", "非能源用途", "Non-energy use", "tce", 0),
@@ -185,7 +185,7 @@ def _structure_section(runs: Sequence[AccountingRun]) -> Section:
 
 
 def _targets_section(targets: Sequence[TargetRow]) -> Section:
-    cols = [Column("name", "目标", "Target", decimals=0), Column("year", "年份", "Year", decimals=0),
+    cols = [Column("name", "目标", "Target", decimals=0), Column("year", "年份", "Year", decimals=0, grouping=False),
             Column("unit", "单位", "Unit", decimals=0),
             Column("base", "基准值", "Base value", decimals=4), Column("target", "目标值", "Target value", decimals=4),
             Column("actual", "实际值", "Actual", decimals=4), Column("status", "状态", "Status", decimals=0),
@@ -238,7 +238,7 @@ def _enterprise_section(runs: Sequence[AccountingRun]) -> Section:
 
 def _green_section(inputs: ParkReportInputs) -> Section:
     runs = inputs.runs
-    cols = [Column("year", "年份", "Year", decimals=0),
+    cols = [Column("year", "年份", "Year", decimals=0, grouping=False),
             Column("onsite_kwh", "自发光伏电量", "On-site generation", "kWh", 0),
             Column("purchased_kwh", "外购电量", "Purchased electricity", "kWh", 0),
             Column("green_kwh", "绿电(合同+绿证+直连)", "Green electricity credited", "kWh", 0),
@@ -291,9 +291,9 @@ def _factor_rows(run: AccountingRun) -> list[dict[str, str | float | None]]:
 
 
 def _factors_section(runs: Sequence[AccountingRun]) -> Section:
-    cols = [Column("year", "核算年", "Year", decimals=0), Column("item", "因子", "Factor", decimals=0),
+    cols = [Column("year", "核算年", "Year", decimals=0, grouping=False), Column("item", "因子", "Factor", decimals=0),
             Column("value", "数值", "Value", decimals=7), Column("unit", "单位", "Unit", decimals=0),
-            Column("region", "区域", "Region", decimals=0), Column("data_year", "数据年", "Data year", decimals=0),
+            Column("region", "区域", "Region", decimals=0), Column("data_year", "数据年", "Data year", decimals=0, grouping=False),
             Column("grade", "证据等级", "Grade", decimals=0), Column("source", "来源", "Source", decimals=0),
             Column("factor_id", "因子编号", "Factor id", decimals=0),
             Column("fallback", "回退说明", "Fallback", decimals=0)]
@@ -306,7 +306,7 @@ def _factors_section(runs: Sequence[AccountingRun]) -> Section:
 
 
 def _quality_section(runs: Sequence[AccountingRun]) -> Section:
-    cols = [Column("year", "年份", "Year", decimals=0), Column("records", "记录数", "Records", decimals=0),
+    cols = [Column("year", "年份", "Year", decimals=0, grouping=False), Column("records", "记录数", "Records", decimals=0),
             Column("missing", "缺失记录", "Missing records", decimals=0),
             Column("covered_pct", "覆盖率", "Covered", "%", 2), Column("missing_ids", "缺失记录编号", "Missing ids",
                                                                     decimals=0)]
