@@ -15,17 +15,17 @@ from parkcarbon.factors import FallbackPolicy
 from parkcarbon.periods import Month
 from parkcarbon.services.accounting import (
     DEFAULT_OPTIONS,
+    FactorConfig,
     account_enterprise_year,
     account_park_year,
     certificate_serials,
-    resolve_factors,
 )
 from parkcarbon.services.demo import load_demo_park
 from parkcarbon.services.demo_park import DemoPark, build_demo_park
 from parkcarbon.storage import Store, open_store
 
 YEAR = 2024
-POLICY = FallbackPolicy.REGION_THEN_YEAR
+CONFIG = FactorConfig(policy=FallbackPolicy.REGION_THEN_YEAR)
 
 
 def small_park() -> DemoPark:
@@ -57,9 +57,9 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, DemoPark]:
 
 def test_park_equals_sum_of_enterprises_through_the_store(loaded: tuple[Store, DemoPark]) -> None:
     store, park = loaded
-    run = account_park_year(store, park.park_id, YEAR, policy=POLICY)
+    run = account_park_year(store, park.park_id, YEAR, CONFIG)
     assert len(run.inventory.enterprises) == len(park.enterprises)
-    singles = [account_enterprise_year(store, e.enterprise_id, YEAR, policy=POLICY) for e in park.enterprises]
+    singles = [account_enterprise_year(store, e.enterprise_id, YEAR, CONFIG) for e in park.enterprises]
     assert run.inventory.totals.energy_tce == math.fsum(s.totals.energy_tce for s in singles)
     assert run.inventory.totals.total_location_tco2 == math.fsum(s.totals.total_location_tco2 for s in singles)
     assert run.inventory.totals.total_market_tco2 == math.fsum(s.totals.total_market_tco2 for s in singles)
@@ -69,7 +69,7 @@ def test_park_equals_sum_of_enterprises_through_the_store(loaded: tuple[Store, D
 
 def test_store_round_trip_does_not_change_numbers(loaded: tuple[Store, DemoPark]) -> None:
     store, park = loaded
-    run = account_park_year(store, park.park_id, YEAR, policy=POLICY)
+    run = account_park_year(store, park.park_id, YEAR, CONFIG)
     direct = park_inventory(park.park_id, [r for r in park.records if r.month.year == YEAR], run.factors,
                             DEFAULT_OPTIONS, enterprise_ids=[e.enterprise_id for e in park.enterprises])
     assert direct.totals.energy_tce == pytest.approx(run.inventory.totals.energy_tce, rel=1e-12)
@@ -81,7 +81,7 @@ def test_store_round_trip_does_not_change_numbers(loaded: tuple[Store, DemoPark]
 
 def test_carbonates_and_instruments_come_from_the_store(loaded: tuple[Store, DemoPark]) -> None:
     store, park = loaded
-    run = account_park_year(store, park.park_id, YEAR, policy=POLICY)
+    run = account_park_year(store, park.park_id, YEAR, CONFIG)
     expected_process = math.fsum(p.mass_t * 0.4397 for p in park.process_inputs if p.month.year == YEAR)
     assert run.inventory.totals.process_tco2 == pytest.approx(expected_process, rel=1e-4)
     t = run.inventory.totals
@@ -97,12 +97,12 @@ def test_carbonates_and_instruments_come_from_the_store(loaded: tuple[Store, Dem
 def test_strict_policy_refuses_unpublished_year(loaded: tuple[Store, DemoPark]) -> None:
     store, park = loaded
     with pytest.raises(FactorNotFoundError) as info:
-        account_park_year(store, park.park_id, YEAR, policy=FallbackPolicy.STRICT)
+        account_park_year(store, park.park_id, YEAR, FactorConfig(policy=FallbackPolicy.STRICT))
     assert info.value.code == "E-FACTOR-MISSING"
 
 
 def test_declared_fallback_is_recorded() -> None:
-    factors = resolve_factors("江苏", 2024, policy=POLICY)
+    factors = CONFIG.factors("江苏", 2024)
     assert factors.grid_ef_location.fallback_note
     assert any("2023" in n for n in factors.warnings)
 
@@ -124,4 +124,4 @@ def test_enterprise_of_another_tenant_is_not_found(loaded: tuple[Store, DemoPark
 
     store, _ = loaded
     with pytest.raises(NotFoundError):
-        account_enterprise_year(store, "E001", YEAR, policy=POLICY, tenant_id="someone-else")
+        account_enterprise_year(store, "E001", YEAR, CONFIG, tenant_id="someone-else")

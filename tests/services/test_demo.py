@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from parkcarbon.services.demo import DemoResult, demo_grid_calibre, run_demo
+from parkcarbon.factors import GridCalibre
+from parkcarbon.services.accounting import DEFAULT_CONFIG
+from parkcarbon.services.demo import DemoResult, run_demo
 from parkcarbon.services.reporting import key_unit_class
 
 
@@ -32,7 +34,8 @@ def test_energy_intensity_falls_and_grid_factor_choices_are_declared(demo: DemoR
     i5 = last.indicator("energy_intensity_added_value").value
     assert i0 is not None and i5 is not None and i5 < i0
     assert demo.runs[0].factors.grid_ef_location.value == pytest.approx(0.5810)
-    assert demo_grid_calibre(2020).value == "ets_regulatory"
+    assert DEFAULT_CONFIG.calibre_for(2020) is GridCalibre.ETS_REGULATORY
+    assert DEFAULT_CONFIG.calibre_for(2021) is GridCalibre.PROVINCIAL
     assert any("GRID-EAST" in n for n in demo.runs[-1].factor_notes)
 
 

@@ -15,7 +15,7 @@ from parkcarbon.errors import PermissionDeniedError
 from parkcarbon.factors import FactorRegistry
 from parkcarbon.factors.loader import FACTOR_COLUMNS, MANIFEST_COLUMNS
 from parkcarbon.services import lifecycle, recalculation
-from parkcarbon.services.recalculation import FactorConfig
+from parkcarbon.services.accounting import FactorConfig
 from parkcarbon.services.tenancy import scoped_transaction
 from parkcarbon.storage.models_auth import AuditRecord, ResultSnapshot
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from parkcarbon.cli.main import app
 from parkcarbon.errors import BatchRejectedError
 from parkcarbon.factors import FallbackPolicy
+from parkcarbon.services.accounting import FactorConfig
 from parkcarbon.services.workbook import account_files
 
 ENTERPRISES = ("滨江精锻有限公司", "91320500MA1XYZ1234")
@@ -76,9 +77,9 @@ def test_unpublished_year_needs_a_declared_policy(tmp_path: Path) -> None:
 
     m = _monthly(tmp_path / "m.xlsx")
     with pytest.raises(FactorNotFoundError):
-        account_files([m], province="江苏", year=2025, out_dir=tmp_path / "o1")
-    res = account_files([m], province="江苏", year=2025, out_dir=tmp_path / "o2",
-                        policy=FallbackPolicy.REGION_THEN_YEAR)
+        account_files([m], province="江苏", year=2025, out_dir=tmp_path / "o1",
+                      config=FactorConfig(policy=FallbackPolicy.STRICT))
+    res = account_files([m], province="江苏", year=2025, out_dir=tmp_path / "o2")  # default: REGION_THEN_YEAR
     assert res.run.factors.grid_ef_location.fallback_note
     assert any("region_then_year" in n for n in res.run.factor_notes)
 

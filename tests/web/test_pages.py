@@ -68,7 +68,9 @@ def test_park_numbers_equal_api_xlsx_and_pdf(web_app, tmp_path: Path) -> None:  
     assert energy == api["energy_tce"] and loc == api["total_location_tco2"]
     assert _value(page.text, "kpi-co2-market") == api["total_market_tco2"]
     assert 'data-testid="drill-E001"' in page.text and 'data-chart="flow"' in page.text
-    assert 'data-testid="skipped-years"' in page.text  # 2020 has no provincial grid factor: left out, not zero
+    # every demo year can be accounted under the declared choices (2020 with the ETS reporting factor)
+    assert 'data-testid="skipped-years"' not in page.text
+    assert '"years": [2020, 2021, 2022, 2023, 2024, 2025]' in page.text
     assert 'data-testid="budgets"' in page.text
     from openpyxl import load_workbook
 

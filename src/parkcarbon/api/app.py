@@ -51,8 +51,8 @@ from parkcarbon.errors import (
     StoreError,
     UploadRejectedError,
 )
+from parkcarbon.services.accounting import FactorConfig
 from parkcarbon.services.auth import AuthenticationError, ThrottledError
-from parkcarbon.services.recalculation import FactorConfig
 from parkcarbon.services.tenancy import install_tenant_guard
 from parkcarbon.settings import Settings, get_settings
 from parkcarbon.storage import Store

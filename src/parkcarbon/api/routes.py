@@ -27,10 +27,9 @@ from parkcarbon.factors.registry import default_registry
 from parkcarbon.services import auth as auth_svc
 from parkcarbon.services import evidence as evidence_svc
 from parkcarbon.services import lifecycle, recalculation, scoped
-from parkcarbon.services.accounting import account_enterprise_year, account_park_year
+from parkcarbon.services.accounting import FactorConfig, account_enterprise_year, account_park_year
 from parkcarbon.services.audit import load_chain, verify_chain
 from parkcarbon.services.ingestion import import_readings, import_statistics, ingest_http_batch
-from parkcarbon.services.recalculation import FactorConfig
 from parkcarbon.services.tenancy import scoped_reader, scoped_transaction, system_scope, tenant_context
 from parkcarbon.settings import Settings
 from parkcarbon.storage import Store
@@ -274,8 +273,7 @@ def park_inventory(park_id: str, year: YearQ, caller: CallerDep, request: Reques
     with scoped_reader(store, caller.scope) as repo:
         caller.scope.park(repo, park_id)
     with tenant_context(caller.scope):
-        run = account_park_year(store, park_id, year, options=cfg.options, policy=cfg.policy,
-                                grid_calibre=cfg.grid_calibre, registry=cfg.registry)
+        run = account_park_year(store, park_id, year, cfg)
     return _inventory_out(run.inventory, park_id, run.factor_notes)
 
 
@@ -293,8 +291,7 @@ def park_report(park_id: str, year: YearQ, caller: CallerDep, request: Request,
     with scoped_reader(store, caller.scope) as repo:
         caller.scope.park(repo, park_id, action="admin")
     with tenant_context(caller.scope):
-        run = account_park_year(store, park_id, year, options=cfg.options, policy=cfg.policy,
-                                grid_calibre=cfg.grid_calibre, registry=cfg.registry)
+        run = account_park_year(store, park_id, year, cfg)
     report = build_park_report(ParkReportInputs(runs=[run]))
     if format == "html":
         return Response(render_html(report), media_type="text/html; charset=utf-8")
@@ -367,8 +364,7 @@ def enterprise_inventory(enterprise_id: str, year: YearQ, caller: CallerDep, req
     with scoped_reader(store, caller.scope) as repo:
         ent = caller.scope.enterprise(repo, enterprise_id, year=year)
     with tenant_context(caller.scope):
-        inv = account_enterprise_year(store, ent.id, year, options=cfg.options, policy=cfg.policy,
-                                      grid_calibre=cfg.grid_calibre, registry=cfg.registry)
+        inv = account_enterprise_year(store, ent.id, year, cfg)
     return _inventory_out(inv, ent.id, ())
 
 

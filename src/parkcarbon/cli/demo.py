@@ -12,7 +12,7 @@ from parkcarbon.core.factorset import ConversionBasis
 from parkcarbon.core.inventory import InventoryOptions, ParkInventory
 from parkcarbon.core.scope2 import AllocationRule, MarketMethod
 from parkcarbon.factors import FallbackPolicy, GridCalibre
-from parkcarbon.services.accounting import AccountingRun
+from parkcarbon.services.accounting import AccountingRun, FactorConfig
 from parkcarbon.services.demo import run_demo
 from parkcarbon.services.reporting import TargetRow
 
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("account-output"), "--out", "-o", help="output folder 输出目录"),
         park_name: str = typer.Option("园区", "--park-name", help="park name shown in the report"),
         database_url: str = typer.Option(None, "--database-url", help="SQLAlchemy URL (default: a fresh SQLite file)"),
-        policy: FallbackPolicy = typer.Option(FallbackPolicy.STRICT, "--policy",
+        policy: FallbackPolicy = typer.Option(FallbackPolicy.REGION_THEN_YEAR, "--policy",
                                               help="factor fallback policy 因子回退策略 (declared, recorded)"),
         calibre: GridCalibre = typer.Option(GridCalibre.PROVINCIAL, "--grid-calibre", help="grid factor calibre"),
         market_rule: AllocationRule = typer.Option(AllocationRule.GHGP_HIERARCHY, "--market-rule",
@@ -114,10 +114,11 @@ def register(app: typer.Typer) -> None:
         from parkcarbon.errors import BatchRejectedError
         from parkcarbon.services.workbook import account_files
 
-        options = InventoryOptions(market_method=MarketMethod(market_rule), basis=basis)
+        config = FactorConfig(policy=policy, grid_calibre=calibre,
+                              options=InventoryOptions(market_method=MarketMethod(market_rule), basis=basis))
         try:
             res = account_files(files, province=province, year=year, out_dir=out, park_name=park_name,
-                                database_url=database_url, policy=policy, grid_calibre=calibre, options=options)
+                                database_url=database_url, config=config)
         except BatchRejectedError as exc:
             print_rejection(exc)
             raise typer.Exit(2) from None

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from parkcarbon.core.factorset import AccountingFactors, ConversionBasis
+from parkcarbon.core.factorset import AccountingFactors
 from parkcarbon.core.ghg import CarbonateInput
 from parkcarbon.core.indicators import EconomicData
 from parkcarbon.core.inventory import (
@@ -33,28 +33,79 @@ from parkcarbon.core.scope2 import (
     Instruments,
     MarketMethod,
 )
-from parkcarbon.errors import NotFoundError
 from parkcarbon.factors import FactorRegistry, FallbackPolicy, GridCalibre, accounting_factors
 from parkcarbon.periods import Month
 from parkcarbon.storage import Repository, Store
 from parkcarbon.storage.models import ProductionRecord
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "DEFAULT_OPTIONS",
+    "FIRST_MEE_GRID_YEAR",
     "AccountingRun",
+    "FactorConfig",
     "account_enterprise_year",
     "account_park_year",
     "account_park_years",
     "certificate_serials",
     "economic_data",
     "instruments",
-    "resolve_factors",
 ]
 
 DEFAULT_OPTIONS = InventoryOptions(market_method=MarketMethod(AllocationRule.GHGP_HIERARCHY))
 """Default method choices: 当量值; market-based per the GHG Protocol hierarchy (instruments 0,
 remainder at the MEE "excluding market-traded non-fossil" factor where published, else the grid
 average, flagged)."""
+
+
+FIRST_MEE_GRID_YEAR = 2021
+"""First data year of the MEE/NBS statistical grid factors (公告2024年第12号)."""
+
+
+@dataclass(frozen=True)
+class FactorConfig:
+    """The declared factor and method choices of accounting runs (recorded with every result).
+
+    policy : fallback policy of every factor lookup (default ``REGION_THEN_YEAR``, NOTES §3.5
+        rule 1: the consumption year first — province, its regional grid, national — then each
+        earlier published year; every fallback is warned and recorded).
+    grid_calibre : location-based grid factor calibre from ``ets_before_year`` on.
+    ets_before_year : years before it have no MEE/NBS statistical factor, so they use the ETS
+        reporting factor in force for them (0.5810 tCO2/MWh for 2019–2021); ``None`` disables this.
+    registry : ``None`` = the packaged factor sets; a registry with a user set is how a new
+        factor version enters (recalculation proposals).
+    options : inventory method choices (当量值/等价值, market-based rule, media rule).
+    """
+
+    policy: FallbackPolicy = FallbackPolicy.REGION_THEN_YEAR
+    grid_calibre: GridCalibre = GridCalibre.PROVINCIAL
+    ets_before_year: int | None = FIRST_MEE_GRID_YEAR
+    registry: FactorRegistry | None = None
+    options: InventoryOptions = DEFAULT_OPTIONS
+
+    def calibre_for(self, year: int) -> GridCalibre:
+        """The grid calibre used for ``year``."""
+        if self.ets_before_year is not None and year < self.ets_before_year:
+            return GridCalibre.ETS_REGULATORY
+        return self.grid_calibre
+
+    def factors(self, province: str, year: int) -> AccountingFactors:
+        """All factors of one (province, year) run; fallback notes kept in the result, not printed."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # recorded in AccountingFactors.warnings instead
+            return accounting_factors(province, year, grid_calibre=self.calibre_for(year), policy=self.policy,
+                                      basis=self.options.basis, registry=self.registry)
+
+    @property
+    def method(self) -> str:
+        """One line naming the method choices (stored with pinned results)."""
+        ets = f"; ets<{self.ets_before_year}" if self.ets_before_year is not None else ""
+        return (f"GB/T 2589-2020 + GB/T 32150-2015 inventory; basis={self.options.basis}; "
+                f"market={self.options.market_method.rule}; grid={self.grid_calibre}{ets}; "
+                f"fallback={self.policy}")[:200]
+
+
+DEFAULT_CONFIG = FactorConfig()
 
 
 @dataclass(frozen=True)
@@ -67,7 +118,7 @@ class AccountingRun:
     year: int
     inventory: ParkInventory
     factors: AccountingFactors
-    policy: FallbackPolicy
+    config: FactorConfig
     enterprise_names: dict[str, str]
     enterprise_industries: dict[str, str]
 
@@ -75,21 +126,9 @@ class AccountingRun:
     def factor_notes(self) -> tuple[str, ...]:
         return self.factors.warnings
 
-
-def resolve_factors(
-    province: str,
-    year: int,
-    *,
-    policy: FallbackPolicy = FallbackPolicy.STRICT,
-    basis: ConversionBasis = ConversionBasis.CALORIFIC,
-    grid_calibre: GridCalibre = GridCalibre.PROVINCIAL,
-    registry: FactorRegistry | None = None,
-) -> AccountingFactors:
-    """Factors of one (province, year) run; fallback warnings are kept in the result, not printed."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # recorded in AccountingFactors.warnings instead
-        return accounting_factors(province, year, grid_calibre=grid_calibre, policy=policy, basis=basis,
-                                  registry=registry)
+    @property
+    def policy(self) -> FallbackPolicy:
+        return self.config.policy
 
 
 def economic_data(repo: Repository, enterprise_ids: Sequence[str], year: int) -> dict[str, EconomicData]:
@@ -174,16 +213,7 @@ def _carbonates(repo: Repository, enterprise_ids: Sequence[str], year: int) -> l
     return repo.process_inputs(enterprise_ids=enterprise_ids, first=f"{year:04d}-01", last=f"{year:04d}-12")
 
 
-def account_park_year(
-    store: Store,
-    park_id: str,
-    year: int,
-    *,
-    options: InventoryOptions = DEFAULT_OPTIONS,
-    policy: FallbackPolicy = FallbackPolicy.STRICT,
-    grid_calibre: GridCalibre = GridCalibre.PROVINCIAL,
-    registry: FactorRegistry | None = None,
-) -> AccountingRun:
+def account_park_year(store: Store, park_id: str, year: int, config: FactorConfig = DEFAULT_CONFIG) -> AccountingRun:
     """The park's inventory for ``year``: the exact sum of its enterprises' inventories."""
     with store.reader() as repo:
         park = repo.get_park(park_id)
@@ -195,28 +225,25 @@ def account_park_year(
         carbonates = _carbonates(repo, ids, year)
         names = {e.id: e.name for e in ents}
         industries = {e.id: e.industry_code or "" for e in ents}
-    factors = resolve_factors(park.province, year, policy=policy, basis=options.basis, grid_calibre=grid_calibre,
-                              registry=registry)
-    inv = park_inventory(park_id, records, factors, options, enterprise_ids=ids, carbonates=carbonates,
+    factors = config.factors(park.province, year)
+    inv = park_inventory(park_id, records, factors, config.options, enterprise_ids=ids, carbonates=carbonates,
                          instruments=inst, economic=econ)
-    return AccountingRun(park_id, park.name, park.province, year, inv, factors, policy, names, industries)
+    return AccountingRun(park_id, park.name, park.province, year, inv, factors, config, names, industries)
 
 
-def account_park_years(store: Store, park_id: str, years: Iterable[int], **kwargs: object) -> list[AccountingRun]:
-    """:func:`account_park_year` for several years (same options and policy)."""
-    return [account_park_year(store, park_id, y, **kwargs) for y in years]  # type: ignore[arg-type]
+def account_park_years(store: Store, park_id: str, years: Iterable[int],
+                       config: FactorConfig = DEFAULT_CONFIG) -> list[AccountingRun]:
+    """:func:`account_park_year` for several years (same declared choices)."""
+    return [account_park_year(store, park_id, y, config) for y in years]
 
 
 def account_enterprise_year(
     store: Store,
     enterprise_id: str,
     year: int,
+    config: FactorConfig = DEFAULT_CONFIG,
     *,
-    options: InventoryOptions = DEFAULT_OPTIONS,
-    policy: FallbackPolicy = FallbackPolicy.STRICT,
     months: Iterable[Month] | None = None,
-    grid_calibre: GridCalibre = GridCalibre.PROVINCIAL,
-    registry: FactorRegistry | None = None,
     tenant_id: str | None = None,
 ) -> Inventory:
     """One enterprise's inventory for ``year`` (or some of its months).
@@ -225,14 +252,11 @@ def account_enterprise_year(
     """
     with store.reader() as repo:
         ent = repo.get_enterprise(enterprise_id, tenant_id=tenant_id)
-        if ent is None:  # defensive: repositories raise, but never account a phantom
-            raise NotFoundError(f"enterprise {enterprise_id} not found", message_zh=f"未找到企业 {enterprise_id}")
         records = repo.activity_records(enterprise_ids=[enterprise_id], first=f"{year:04d}-01",
                                         last=f"{year:04d}-12")
         econ = economic_data(repo, [enterprise_id], year).get(enterprise_id)
         inst = instruments(repo, [enterprise_id], year)
         carbonates = _carbonates(repo, [enterprise_id], year)
-    factors = resolve_factors(ent.province or "", year, policy=policy, basis=options.basis, grid_calibre=grid_calibre,
-                              registry=registry)
-    return enterprise_inventory(enterprise_id, records, factors, options, carbonates=carbonates,
+    factors = config.factors(ent.province or "", year)
+    return enterprise_inventory(enterprise_id, records, factors, config.options, carbonates=carbonates,
                                 instruments=inst, economic=econ, months=months)

@@ -27,9 +27,8 @@ from parkcarbon.core.inventory import Inventory
 from parkcarbon.core.targets import ProgressStatus
 from parkcarbon.errors import FactorNotFoundError, InputError, Location, NotFoundError
 from parkcarbon.periods import Month
-from parkcarbon.services.accounting import AccountingRun, account_park_year
+from parkcarbon.services.accounting import AccountingRun, FactorConfig, account_park_year
 from parkcarbon.services.enterprise_report import EnterpriseRun
-from parkcarbon.services.recalculation import FactorConfig
 from parkcarbon.services.reporting import TargetRow, key_unit_class
 from parkcarbon.services.targets import (
     ParkSeries,
@@ -104,11 +103,10 @@ def ledger_years(store: Store, *, park_id: str | None = None, enterprise_id: str
 def park_runs(store: Store, park_id: str, years: Iterable[int],
               config: FactorConfig | None = None) -> tuple[AccountingRun, ...]:
     """Account the park for each year (ordered) exactly as the API does: same
-    :class:`~parkcarbon.services.recalculation.FactorConfig` (fallback policy, grid calibre,
+    :class:`~parkcarbon.services.accounting.FactorConfig` (fallback policy, grid calibre,
     registry, method options) passed to :func:`~parkcarbon.services.accounting.account_park_year`."""
     cfg = config or FactorConfig()
-    return tuple(account_park_year(store, park_id, y, options=cfg.options, policy=cfg.policy,
-                                   grid_calibre=cfg.grid_calibre, registry=cfg.registry)
+    return tuple(account_park_year(store, park_id, y, cfg)
                  for y in sorted(set(years)))
 
 

@@ -6,14 +6,13 @@ synthetic park of :mod:`parkcarbon.services.demo_park` into a fresh embedded sto
 park's yearly inventory 2020–2025 with the packaged factors, checks the park's targets and
 writes an XLSX workbook and an HTML report.
 
-Provincial grid factors are published for 2021–2022 only, the regional ones up to 2023, and
-none after (NOTES §3.1). The demo therefore **declares** the fallback policy
-``REGION_THEN_YEAR`` (NOTES §3.5 rule 1: the consumption year first — province, then its
-regional grid, then national — then each earlier published year): 2020 uses the latest earlier
-provincial year, 2023 the East China regional factor, 2024–2025 the latest published one. The
-reports list every fallback next to the factor it affected. Before 2021 no MEE/NBS statistical
-factor exists, so 2020 is accounted with the ETS reporting factor in force then (0.5810
-tCO2/MWh, :func:`demo_grid_calibre`), also stated in the report.
+The demo uses the platform's default declared choices,
+:data:`parkcarbon.services.accounting.DEFAULT_CONFIG`: provincial grid factors exist for
+2021–2022 only, regional ones up to 2023 and none after (NOTES §3.1), so the fallback policy is
+``REGION_THEN_YEAR`` (NOTES §3.5 rule 1: the consumption year first — province, its regional
+grid, national — then each earlier published year): 2023–2025 use the East China regional 2023
+factor. Before 2021 no MEE/NBS statistical factor exists, so 2020 uses the ETS reporting factor
+in force then (0.5810 tCO2/MWh). The reports list every fallback next to the factor it affected.
 """
 
 from __future__ import annotations
@@ -29,19 +28,13 @@ from parkcarbon.factors.evaluation_data import load_target_set
 from parkcarbon.periods import Month
 from parkcarbon.reports.html import write_html
 from parkcarbon.reports.xlsx import write_xlsx
-from parkcarbon.services.accounting import AccountingRun, account_park_year
-from parkcarbon.services.demo_park import (
-    DEMO_POLICY,
-    DemoPark,
-    build_demo_park,
-    demo_carbonates,
-    demo_grid_calibre,
-)
+from parkcarbon.services.accounting import DEFAULT_CONFIG, AccountingRun, FactorConfig, account_park_year
+from parkcarbon.services.demo_park import DemoPark, build_demo_park, demo_carbonates
 from parkcarbon.services.reporting import ParkReportInputs, TargetRow, build_park_report
 from parkcarbon.services.targets import ParkSeries, series_from_store, target_progress, zero_carbon_report
 from parkcarbon.storage import Store, open_store
 
-__all__ = ["DEMO_POLICY", "DemoResult", "demo_grid_calibre", "load_demo_park", "run_demo", "target_rows"]
+__all__ = ["DemoResult", "load_demo_park", "run_demo", "target_rows"]
 
 DEMO_YEARS = tuple(range(2020, 2026))
 
@@ -122,6 +115,7 @@ def run_demo(
     database_url: str | None = None,
     seed: int = 2025,
     years: Sequence[int] = DEMO_YEARS,
+    config: FactorConfig = DEFAULT_CONFIG,
 ) -> DemoResult:
     """Build, account and report the demo park; see the module docstring."""
     started = time.perf_counter()
@@ -136,8 +130,7 @@ def run_demo(
     store = open_store(database_url)
     try:
         park_id = load_demo_park(store, park)
-        runs = tuple(account_park_year(store, park_id, y, policy=DEMO_POLICY, grid_calibre=demo_grid_calibre(y))
-                     for y in years)
+        runs = tuple(account_park_year(store, park_id, y, config) for y in years)
         series = series_from_store(store, park_id, runs)
     finally:
         store.dispose()

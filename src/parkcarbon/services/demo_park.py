@@ -27,13 +27,11 @@ import numpy as np
 from parkcarbon.core.activity import ActivityRecord, Flow, Quality
 from parkcarbon.core.ghg import CarbonateInput
 from parkcarbon.core.scope2 import DirectSupply, GreenCertificate, GreenPowerContract, Instruments
-from parkcarbon.factors import FallbackPolicy, GridCalibre
 from parkcarbon.periods import Month, month_range
 
 __all__ = [
     "DEMO_FIRST_MONTH",
     "DEMO_LAST_MONTH",
-    "DEMO_POLICY",
     "DemoCertificate",
     "DemoContract",
     "DemoEnterprise",
@@ -45,24 +43,11 @@ __all__ = [
     "DemoTargets",
     "build_demo_park",
     "demo_carbonates",
-    "demo_grid_calibre",
     "demo_instruments",
 ]
 
 DEMO_FIRST_MONTH = Month(2020, 1)
 DEMO_LAST_MONTH = Month(2025, 12)
-
-DEMO_POLICY = FallbackPolicy.REGION_THEN_YEAR
-"""The demo's declared factor fallback policy (NOTES §3.5 rule 1): provincial MEE/NBS grid
-factors exist for 2021–2022, regional ones to 2023, none later."""
-FIRST_MEE_GRID_YEAR = 2021
-
-
-def demo_grid_calibre(year: int) -> GridCalibre:
-    """The declared grid-factor calibre per year: MEE/NBS statistics start with data year 2021,
-    so earlier years use the ETS reporting factor in force for them (0.5810 for 2019–2021)."""
-    return GridCalibre.ETS_REGULATORY if year < FIRST_MEE_GRID_YEAR else GridCalibre.PROVINCIAL
-
 
 @dataclass(frozen=True)
 class DemoEnterprise:

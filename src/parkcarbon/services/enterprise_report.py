@@ -37,8 +37,7 @@ from parkcarbon.core.trace import FactorRef
 from parkcarbon.errors import NotFoundError
 from parkcarbon.factors import FallbackPolicy
 from parkcarbon.reports.model import Cell, Chart, Column, Report, Section, Table
-from parkcarbon.services.accounting import AccountingRun, account_enterprise_year, resolve_factors
-from parkcarbon.services.recalculation import FactorConfig
+from parkcarbon.services.accounting import AccountingRun, FactorConfig, account_enterprise_year
 from parkcarbon.services.reporting import key_unit_class
 from parkcarbon.storage import Store
 
@@ -107,10 +106,9 @@ def account_enterprise(store: Store, enterprise_id: str, year: int, config: Fact
                        *, tenant_id: str | None = None) -> EnterpriseRun:
     """Account one enterprise for ``year`` exactly as the API's ``/enterprises/{id}/inventory``
     (:func:`~parkcarbon.services.accounting.account_enterprise_year` with the same
-    :class:`~parkcarbon.services.recalculation.FactorConfig`), with its registry data."""
+    :class:`~parkcarbon.services.accounting.FactorConfig`), with its registry data."""
     cfg = config or FactorConfig()
-    inv = account_enterprise_year(store, enterprise_id, year, options=cfg.options, policy=cfg.policy,
-                                  grid_calibre=cfg.grid_calibre, registry=cfg.registry, tenant_id=tenant_id)
+    inv = account_enterprise_year(store, enterprise_id, year, cfg, tenant_id=tenant_id)
     with store.reader() as repo:
         ent = repo.get_enterprise(enterprise_id, tenant_id=tenant_id)
         park = repo.get_park(ent.park_id) if ent.park_id else None
@@ -119,8 +117,7 @@ def account_enterprise(store: Store, enterprise_id: str, year: int, config: Fact
         name, industry, park_id = ent.name, ent.industry_code or "", ent.park_id or ""
         park_name = park.name if park is not None else ""
         province = ent.province or (park.province if park is not None else "") or ""
-    notes = resolve_factors(province, year, policy=cfg.policy, basis=cfg.options.basis,
-                            grid_calibre=cfg.grid_calibre, registry=cfg.registry).warnings
+    notes = cfg.factors(province, year).warnings
     return EnterpriseRun(enterprise_id, name, industry, park_id, park_name, province, year, inv, cfg.policy,
                          tuple(notes), info)
 

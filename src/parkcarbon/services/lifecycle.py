@@ -39,8 +39,9 @@ from parkcarbon.errors import (
     PermissionDeniedError,
 )
 from parkcarbon.periods import Month, parse_month
+from parkcarbon.services.accounting import FactorConfig
 from parkcarbon.services.audit import audit
-from parkcarbon.services.recalculation import FROZEN_STATUSES, FactorConfig, pin_results
+from parkcarbon.services.recalculation import FROZEN_STATUSES, pin_results
 from parkcarbon.services.tenancy import Scope, not_found
 from parkcarbon.storage import Repository
 from parkcarbon.storage.models import (

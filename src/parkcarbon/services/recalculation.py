@@ -29,12 +29,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from parkcarbon.core.inventory import Inventory, InventoryOptions, enterprise_inventory
+from parkcarbon.core.inventory import Inventory, enterprise_inventory
 from parkcarbon.core.trace import CODE_VERSION, FactorRef
 from parkcarbon.errors import CalculationError, InputError, Location, PermissionDeniedError
-from parkcarbon.factors import FactorRegistry, FallbackPolicy, GridCalibre
 from parkcarbon.periods import Month, parse_month
-from parkcarbon.services.accounting import DEFAULT_OPTIONS, economic_data, instruments, resolve_factors
+from parkcarbon.services.accounting import FactorConfig, economic_data, instruments
 from parkcarbon.services.audit import audit
 from parkcarbon.services.tenancy import Scope, not_found
 from parkcarbon.storage import Repository
@@ -53,25 +52,6 @@ __all__ = [
 ]
 
 FROZEN_STATUSES = frozenset({"submitted", "verified", "locked"})
-
-
-@dataclass(frozen=True)
-class FactorConfig:
-    """How factors are resolved for results: fallback policy, grid calibre and the registry.
-
-    ``registry=None`` is the packaged default registry; a registry with a newer user factor set
-    is how a new factor version enters (:func:`propose_recalculation`).
-    """
-
-    policy: FallbackPolicy = FallbackPolicy.REGION_THEN_YEAR
-    grid_calibre: GridCalibre = GridCalibre.PROVINCIAL
-    registry: FactorRegistry | None = None
-    options: InventoryOptions = DEFAULT_OPTIONS
-
-    @property
-    def method(self) -> str:
-        return (f"GB/T 2589-2020 + GB/T 32150-2015 monthly inventory; basis={self.options.basis}; "
-                f"grid={self.grid_calibre}; fallback={self.policy}")[:200]
 
 
 @dataclass(frozen=True)
@@ -134,8 +114,7 @@ def compute_month(repo: Repository, ent: Enterprise, month: Month | str, config:
                                hint="upload the month's statistics or meter data first",
                                hint_zh="请先上传该月统计数据或计量数据",
                                location=Location(record=f"{ent.id}:{m}"))
-    factors = resolve_factors(_province(repo, ent), m.year, policy=config.policy, basis=config.options.basis,
-                              grid_calibre=config.grid_calibre, registry=config.registry)
+    factors = config.factors(_province(repo, ent), m.year)
     econ = economic_data(repo, [ent.id], m.year).get(ent.id)
     inst = instruments(repo, [ent.id], m.year)
     # process inputs (carbonates) are stored by the ingestion part once its table exists

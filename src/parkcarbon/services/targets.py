@@ -100,7 +100,7 @@ from parkcarbon.factors.evaluation_data import (
     load_zero_carbon_criteria,
 )
 from parkcarbon.periods import Month, parse_month
-from parkcarbon.services.accounting import DEFAULT_OPTIONS, AccountingRun, resolve_factors
+from parkcarbon.services.accounting import DEFAULT_CONFIG, DEFAULT_OPTIONS, AccountingRun
 from parkcarbon.services.accounting import instruments as instruments_from_store
 from parkcarbon.storage import Store
 
@@ -343,19 +343,12 @@ def series_from_store(store: Store, park_id: str, runs: Sequence[AccountingRun])
 def series_from_demo_park(seed: int = 2025) -> ParkSeries:
     """Series of the demo park (:mod:`parkcarbon.services.demo_park`) through the accounting core,
     with the demo's declared factor choices — the same numbers ``parkcarbon demo`` reports."""
-    from parkcarbon.services.demo_park import (
-        DEMO_POLICY,
-        build_demo_park,
-        demo_carbonates,
-        demo_grid_calibre,
-        demo_instruments,
-    )
+    from parkcarbon.services.demo_park import build_demo_park, demo_carbonates, demo_instruments
 
     park = build_demo_park(seed)
     econ = [(p.enterprise_id, p.month, p.added_value_10k_cny, p.output_value_10k_cny) for p in park.production]
     years = sorted({r.month.year for r in park.records})
-    factors = {y: resolve_factors(park.province, y, policy=DEMO_POLICY, grid_calibre=demo_grid_calibre(y))
-               for y in years}
+    factors = {y: DEFAULT_CONFIG.factors(park.province, y) for y in years}
     ps = series_from_ledger(park.records, econ, region=park.province, park_id=park.park_id,
                             names={e.enterprise_id: e.name_zh for e in park.enterprises}, factors_by_year=factors,
                             carbonates=demo_carbonates(park), instruments=demo_instruments(park))

@@ -21,15 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from parkcarbon.core.inventory import InventoryOptions
-from parkcarbon.factors import FallbackPolicy, GridCalibre
 from parkcarbon.ingest.safety import UploadLimits, check_upload
 from parkcarbon.ingest.statistics import PARSERS
 from parkcarbon.ingest.tables import read_table
 from parkcarbon.ingest.templates import TEMPLATES
 from parkcarbon.reports.html import write_html
 from parkcarbon.reports.xlsx import write_xlsx
-from parkcarbon.services.accounting import DEFAULT_OPTIONS, AccountingRun, account_park_year
+from parkcarbon.services.accounting import DEFAULT_CONFIG, AccountingRun, FactorConfig, account_park_year
 from parkcarbon.services.ingestion import detect_kind, import_statistics
 from parkcarbon.services.reporting import ParkReportInputs, build_park_report
 from parkcarbon.settings import Settings, get_settings
@@ -64,9 +62,7 @@ def account_files(
     out_dir: Path,
     park_name: str = "园区",
     database_url: str | None = None,
-    policy: FallbackPolicy = FallbackPolicy.STRICT,
-    grid_calibre: GridCalibre = GridCalibre.PROVINCIAL,
-    options: InventoryOptions = DEFAULT_OPTIONS,
+    config: FactorConfig = DEFAULT_CONFIG,
     settings: Settings | None = None,
 ) -> WorkbookAccounting:
     """Import ``paths`` into a park in ``province`` and account ``year``; see the module docstring."""
@@ -98,7 +94,7 @@ def account_files(
             result = import_statistics(store, data, name, kind, uploader="parkcarbon account", park_id=park_id,
                                        settings=settings, keep_file=False)
             imported.append((name, kind, result.records_written))
-        run = account_park_year(store, park_id, year, options=options, policy=policy, grid_calibre=grid_calibre)
+        run = account_park_year(store, park_id, year, config)
     finally:
         store.dispose()
     report = build_park_report(ParkReportInputs(runs=[run]))

@@ -3,7 +3,7 @@
 Authentication, CSRF and the caller's scope come from :mod:`parkcarbon.api.security` (one auth
 system); page data from :mod:`parkcarbon.services.dashboard` and the reports from
 :mod:`parkcarbon.services.reporting` / :mod:`parkcarbon.services.enterprise_report`, accounted
-with the app's :class:`~parkcarbon.services.recalculation.FactorConfig` exactly as the API's
+with the app's :class:`~parkcarbon.services.accounting.FactorConfig` exactly as the API's
 inventory endpoints, so a page, a report and the API JSON show the same numbers.
 
 Forms post a ``csrf_token`` field (checked with :func:`~parkcarbon.api.security.check_csrf_value`);
@@ -46,7 +46,7 @@ from parkcarbon.services import auth as auth_svc
 from parkcarbon.services import dashboard as dash
 from parkcarbon.services import evidence as evidence_svc
 from parkcarbon.services import lifecycle, scoped
-from parkcarbon.services.accounting import AccountingRun
+from parkcarbon.services.accounting import AccountingRun, FactorConfig
 from parkcarbon.services.enterprise_report import (
     EnterpriseRun,
     account_enterprise,
@@ -54,7 +54,6 @@ from parkcarbon.services.enterprise_report import (
     build_enterprise_report,
 )
 from parkcarbon.services.ingestion import import_statistics
-from parkcarbon.services.recalculation import FactorConfig
 from parkcarbon.services.reporting import ParkReportInputs, build_park_report
 from parkcarbon.services.targets import ParkSeries
 from parkcarbon.services.tenancy import scoped_reader, scoped_transaction, system_scope, tenant_context
