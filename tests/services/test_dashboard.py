@@ -18,6 +18,7 @@ from parkcarbon.errors import FactorNotFoundError, InputError, NotFoundError
 from parkcarbon.periods import Month
 from parkcarbon.services import dashboard as dash
 from parkcarbon.services.enterprise_report import EnterpriseRun, account_enterprise
+from parkcarbon.services.targets import park_target_rows
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,13 @@ def runs(store):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def series(store):  # type: ignore[no-untyped-def]
-    return dash.park_series(store, PARK_ID)
+def all_runs(store):  # type: ignore[no-untyped-def]
+    return dash.park_runs(store, PARK_ID, range(2020, YEAR + 1))
+
+
+@pytest.fixture(scope="module")
+def series(store, all_runs):  # type: ignore[no-untyped-def]
+    return dash.park_series(store, PARK_ID, all_runs)
 
 
 def test_overview_totals_are_sums_of_enterprises(runs) -> None:  # type: ignore[no-untyped-def]
@@ -132,16 +138,23 @@ def test_missing_record_is_a_gap_not_zero(store, runs) -> None:  # type: ignore[
     assert cell.quantity is None and v.quality_counts["missing"] == 1
 
 
-def test_targets_and_budget_warnings(series, runs) -> None:  # type: ignore[no-untyped-def]
+def test_targets_and_budget_warnings(series, runs, all_runs) -> None:  # type: ignore[no-untyped-def]
     targets = dash.park_targets(series, Month(YEAR, 12))
     ids = {t.target_id for t in targets}
     assert "carbon_peak_pilot:energy_intensity" in ids
     for t in targets:
         assert t.warning_level in {"green", "red", "none"}
         assert (t.warning_level == "none") == (t.status == "no_data")
-    rows_for_report = dash.target_rows(targets)
-    assert len(rows_for_report) == sum(1 for t in targets if t.milestone_year is not None) >= 1
+    rows_for_report = park_target_rows(series, Month(YEAR, 12))
+    milestones = [r for r in rows_for_report if not r.name_zh.startswith("零碳园区")]
+    assert len(milestones) == sum(1 for t in targets if t.milestone_year is not None) >= 1
     assert all(r.year == YEAR for r in rows_for_report)
+    # the series add up to the inventories: the report's actual values are the inventory's
+    last = all_runs[-1].inventory
+    nf = next(r for r in milestones if r.name_zh == "非化石能源消费占比")
+    assert nf.actual_value == pytest.approx(last.indicator("non_fossil_share").value, rel=1e-9)
+    zc = next(r for r in rows_for_report if r.name_zh == "零碳园区 单位能耗碳排放")
+    assert zc.actual_value == pytest.approx(last.indicator("carbon_per_energy_location").value, rel=1e-9)
     budget = 0.97 * runs[0].inventory.totals.energy_tce
     rows = dash.park_budget_status(series, budget, Month(YEAR, 9))
     assert math.isclose(math.fsum(r.budget_tce for r in rows), budget, rel_tol=1e-9)

@@ -29,12 +29,12 @@ from parkcarbon.errors import FactorNotFoundError, InputError, Location, NotFoun
 from parkcarbon.periods import Month
 from parkcarbon.services.accounting import AccountingRun, FactorConfig, account_park_year
 from parkcarbon.services.enterprise_report import EnterpriseRun
-from parkcarbon.services.reporting import TargetRow, key_unit_class
+from parkcarbon.services.reporting import key_unit_class
 from parkcarbon.services.targets import (
     ParkSeries,
     budget_plan,
     budget_warnings,
-    series_from_ledger,
+    series_from_store,
     target_progress,
 )
 from parkcarbon.storage import Store
@@ -64,7 +64,6 @@ __all__ = [
     "park_runs",
     "park_series",
     "park_targets",
-    "target_rows",
 ]
 
 _R = TypeVar("_R")
@@ -460,38 +459,11 @@ def energy_flow(run: AccountingRun, *, top_n: int = 12) -> EnergyFlow:
     return EnergyFlow(run.year, nodes, tuple(links))
 
 
-def park_series(store: Store, park_id: str, years: Iterable[int] | None = None) -> ParkSeries:
-    """Monthly series of the park's enterprises for targets and budgets, from the stored ledger,
-    exactly as :func:`parkcarbon.services.targets.series_from_demo_park` builds them (the targets
-    service's own calibre: ETS reporting grid factor, consistent over years; green contracts and
-    certificates credited, 1 GEC = 1 MWh)."""
-    with store.reader() as repo:
-        park = repo.get_park(park_id)
-        ents = repo.list_enterprises(park_id=park_id)
-        ys = sorted(set(years)) if years is not None else None
-        first = f"{ys[0]:04d}-01" if ys else None
-        last = f"{ys[-1]:04d}-12" if ys else None
-        records = repo.activity_records(park_id=park_id, first=first, last=last)
-        prod = repo.production_records(enterprise_ids=[e.id for e in ents], first=first, last=last)
-        green: dict[tuple[str, Month], float] = defaultdict(float)
-        for g in repo.green_power(enterprise_ids=[e.id for e in ents], first=first, last=last):
-            m = g.month if isinstance(g.month, Month) else Month(int(str(g.month)[:4]), int(str(g.month)[5:7]))
-            green[(g.enterprise_id, m)] += g.energy_kwh
-        for c in repo.green_certificates(enterprise_ids=[e.id for e in ents], claimed_first=first, claimed_last=last):
-            if c.claimed_month is not None:
-                cm = str(c.claimed_month)
-                green[(c.enterprise_id, Month(int(cm[:4]), int(cm[5:7])))] += 1000.0 * c.count  # 1 GEC = 1 MWh
-        names = {e.id: e.name for e in ents}
-        province = park.province or ""
-    economics = []
-    for p in prod:
-        if p.period_kind != "month":
-            continue
-        text = str(p.period)
-        economics.append((p.enterprise_id, Month(int(text[:4]), int(text[5:7])), p.added_value_10k_cny,
-                          p.gross_output_value_10k_cny))
-    return series_from_ledger(records, economics, region=province, park_id=park_id, green_electricity_kwh=green,
-                              names=names)
+def park_series(store: Store, park_id: str, runs: Sequence[AccountingRun]) -> ParkSeries:
+    """Monthly series of the park's enterprises for targets and budgets, consistent with the
+    inventories ``runs`` (:func:`parkcarbon.services.targets.series_from_store`: same ledger,
+    factors, process inputs and credited green electricity)."""
+    return series_from_store(store, park_id, runs)
 
 
 def park_targets(ps: ParkSeries, through: Month, *, set_id: str = DEFAULT_TARGET_SET) -> tuple[TargetStatus, ...]:
@@ -517,14 +489,6 @@ def park_targets(ps: ParkSeries, through: Month, *, set_id: str = DEFAULT_TARGET
             milestone_met=check.met if check is not None else None,
         ))
     return tuple(out)
-
-
-def target_rows(targets: Sequence[TargetStatus], *, set_id: str = DEFAULT_TARGET_SET) -> tuple[TargetRow, ...]:
-    """The checked milestones of ``targets`` as rows of the park inventory report (目标进展)."""
-    return tuple(TargetRow(name_zh=t.target_id.split(":")[-1], name_en=t.indicator, unit="", year=t.milestone_year,
-                           base_value=None, target_value=t.milestone_value, actual_value=t.milestone_actual,
-                           met=t.milestone_met, source=f"target set {set_id} (factors/data/evaluation/target_sets.csv)")
-                 for t in targets if t.milestone_year is not None)
 
 
 def park_budget_status(ps: ParkSeries, park_energy_budget_tce: float, as_of: Month) -> tuple[BudgetStatus, ...]:

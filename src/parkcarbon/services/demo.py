@@ -22,19 +22,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from parkcarbon.core.evaluation import Verdict
-from parkcarbon.core.targets import INDICATORS, annual_indicator
-from parkcarbon.factors.evaluation_data import load_target_set
 from parkcarbon.periods import Month
 from parkcarbon.reports.html import write_html
 from parkcarbon.reports.xlsx import write_xlsx
 from parkcarbon.services.accounting import DEFAULT_CONFIG, AccountingRun, FactorConfig, account_park_year
 from parkcarbon.services.demo_park import DemoPark, build_demo_park, demo_carbonates
 from parkcarbon.services.reporting import ParkReportInputs, TargetRow, build_park_report
-from parkcarbon.services.targets import ParkSeries, series_from_store, target_progress, zero_carbon_report
+from parkcarbon.services.targets import park_target_rows, series_from_store
 from parkcarbon.storage import Store, open_store
 
-__all__ = ["DemoResult", "load_demo_park", "run_demo", "target_rows"]
+__all__ = ["DemoResult", "load_demo_park", "run_demo"]
 
 DEMO_YEARS = tuple(range(2020, 2026))
 
@@ -87,28 +84,6 @@ def load_demo_park(store: Store, park: DemoPark) -> str:
     return park.park_id
 
 
-def target_rows(series: ParkSeries, through: Month) -> tuple[TargetRow, ...]:
-    """The park's carbon-peak pilot milestones and the zero-carbon park "1 + 5" for ``through.year``."""
-    rows: list[TargetRow] = []
-    for target in load_target_set("carbon_peak_pilot", target_year=through.year):
-        for _tid, (_progress, checks) in target_progress(series, "carbon_peak_pilot", through).items():
-            for chk in checks:
-                if chk.target_id != target.target_id:
-                    continue
-                d = INDICATORS[target.indicator]
-                base = annual_indicator(target.indicator, series.park(), target.base_year).value
-                rows.append(TargetRow(d.name_zh, d.name_en, d.unit, chk.year, base, chk.target_value,
-                                      chk.actual.value, chk.met, f"{target.source} [{target.grade}]"))
-    report = zero_carbon_report(series, through.year)
-    for cr in (report.core, *report.guiding):
-        crit = cr.criterion
-        met = {Verdict.PASS: True, Verdict.FAIL: False}.get(cr.verdict)
-        rows.append(TargetRow(f"零碳园区 {cr.name_zh}", cr.indicator, cr.unit, through.year, None,
-                              crit.threshold if crit else None, cr.value, met,
-                              (f"{crit.source} [{crit.grade}]" if crit else "") + (f" — {cr.note}" if cr.note else "")))
-    return tuple(rows)
-
-
 def run_demo(
     out_dir: Path,
     *,
@@ -134,7 +109,7 @@ def run_demo(
         series = series_from_store(store, park_id, runs)
     finally:
         store.dispose()
-    targets = target_rows(series, through=Month(max(years), 12))
+    targets = park_target_rows(series, through=Month(max(years), 12))
     report = build_park_report(ParkReportInputs(runs=runs, targets=targets,
                                                 pv_capacity_kwp=sum(p.capacity_kwp for p in park.pv_assets),
                                                 storage_energy_kwh=sum(s.energy_kwh for s in park.storage_assets)))

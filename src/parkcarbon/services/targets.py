@@ -46,6 +46,7 @@ from parkcarbon.core.evaluation import (
     GreenFactoryScore,
     GreenParkIndex,
     ProductEnergyCheck,
+    Verdict,
     ZeroCarbonParkReport,
     assess_scored,
     evaluate_zero_carbon_park,
@@ -81,6 +82,7 @@ from parkcarbon.core.pathways import PathwayBase, PathwayResult, Scenario, proje
 from parkcarbon.core.project_assessment import ParkTotals, ProjectAssessment, ProjectInputs, assess_project
 from parkcarbon.core.scope2 import Instruments, MarketMethod, scope2_dual
 from parkcarbon.core.targets import (
+    INDICATORS,
     QUANTITIES,
     EntitySeries,
     ProgressPoint,
@@ -102,6 +104,7 @@ from parkcarbon.factors.evaluation_data import (
 from parkcarbon.periods import Month, parse_month
 from parkcarbon.services.accounting import DEFAULT_CONFIG, DEFAULT_OPTIONS, AccountingRun
 from parkcarbon.services.accounting import instruments as instruments_from_store
+from parkcarbon.services.reporting import TargetRow
 from parkcarbon.storage import Store
 
 __all__ = [
@@ -119,6 +122,7 @@ __all__ = [
     "green_park",
     "key_units",
     "measure_options_macc",
+    "park_target_rows",
     "pathway_from_series",
     "series_from_csv",
     "series_from_demo_park",
@@ -760,3 +764,26 @@ def assess_project_in_park(
                 targets.append(replace(t, base_value=base))
     return assess_project(project, ParkTotals(year, e.value, c, av, nf or 0.0), targets=targets,
                           remaining_energy_budget_tce=remaining_energy_budget_tce)
+
+
+def park_target_rows(series: ParkSeries, through: Month, *, set_id: str = "carbon_peak_pilot") -> tuple[TargetRow, ...]:
+    """Report rows (目标进展): the milestones of target set ``set_id`` checked up to ``through`` and the
+    zero-carbon park "1 + 5" indicators of ``through.year``, from the same series the dashboard tracks."""
+    rows: list[TargetRow] = []
+    targets = {t.target_id: t for t in load_target_set(set_id, target_year=through.year)}
+    park = series.park()
+    for target_id, (_progress, checks) in target_progress(series, set_id, through).items():
+        target = targets[target_id]
+        d = INDICATORS[target.indicator]
+        base = annual_indicator(target.indicator, park, target.base_year).value if target.base_value is None \
+            else target.base_value
+        rows.extend(TargetRow(d.name_zh, d.name_en, d.unit, chk.year, base, chk.target_value, chk.actual.value,
+                              chk.met, f"{target.source} [{target.grade}]") for chk in checks)
+    report = zero_carbon_report(series, through.year)
+    for cr in (report.core, *report.guiding):
+        crit = cr.criterion
+        met = {Verdict.PASS: True, Verdict.FAIL: False}.get(cr.verdict)
+        rows.append(TargetRow(f"零碳园区 {cr.name_zh}", cr.indicator, cr.unit, through.year, None,
+                              crit.threshold if crit else None, cr.value, met,
+                              (f"{crit.source} [{crit.grade}]" if crit else "") + (f" — {cr.note}" if cr.note else "")))
+    return tuple(rows)

@@ -55,7 +55,7 @@ from parkcarbon.services.enterprise_report import (
 )
 from parkcarbon.services.ingestion import import_statistics
 from parkcarbon.services.reporting import ParkReportInputs, build_park_report
-from parkcarbon.services.targets import ParkSeries
+from parkcarbon.services.targets import ParkSeries, park_target_rows
 from parkcarbon.services.tenancy import scoped_reader, scoped_transaction, system_scope, tenant_context
 from parkcarbon.settings import Settings
 from parkcarbon.storage import Store
@@ -230,14 +230,16 @@ def _accounted_year(year: int | None, runs: tuple[Any, ...]) -> int:
 
 
 def _park_series(request: Request, caller: Caller, park_id: str) -> ParkSeries:
+    """Monthly series consistent with the park's accounted years (same factors and inputs)."""
     store = _store(request)
+    runs, _ = _park_runs(request, caller, park_id, _park_years(request, park_id))
     fp = dash.ledger_fingerprint(store, park_id=park_id)
 
     def make() -> ParkSeries:
         with tenant_context(caller.scope):
-            return dash.park_series(store, park_id)
+            return dash.park_series(store, park_id, runs)
 
-    return _cache(request).get(("park-series", park_id, fp), make)
+    return _cache(request).get(("park-series", park_id, fp, id(_config(request))), make)
 
 
 def _budget_of(request: Request, park_id: str) -> float | None:
@@ -427,7 +429,7 @@ def park_report(request: Request, park_id: str, fmt: str, caller: PageCaller,
     else:
         ps = _park_series(request, caller, park_id)
         through = _last_month(ps, year)
-        targets = dash.target_rows(dash.park_targets(ps, through)) if through is not None else ()
+        targets = park_target_rows(ps, through) if through is not None else ()
         report = build_park_report(ParkReportInputs(runs=runs, targets=targets,
                                                     pv_capacity_kwp=_pv_capacity_kwp(request, caller, park_id)))
     return _report_response(report, fmt, f"{park_id}-{kind}-{year}")
