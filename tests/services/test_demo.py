@@ -66,3 +66,26 @@ def test_html_report_shows_park_totals_and_sources(demo: DemoResult) -> None:
     assert f"{demo.runs[-1].inventory.totals.energy_tce:,.0f}" in html
     assert "region_then_year" in html
     assert "<script" not in html
+
+
+@pytest.mark.postgres
+def test_demo_on_postgresql_gives_the_same_numbers(demo: DemoResult, tmp_path: Path) -> None:
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    name = f"demo_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:  # pragma: no cover - CI starts the server
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    try:
+        pg = run_demo(tmp_path, database_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for a, b in zip(demo.runs, pg.runs, strict=True):
+        assert a.year == b.year
+        assert a.inventory.totals == b.inventory.totals
+    assert [(t.name_zh, t.actual_value) for t in demo.targets] == [(t.name_zh, t.actual_value) for t in pg.targets]

@@ -173,6 +173,9 @@ def _check_number(value: float | None, name: str, *, allow_none: bool = True, re
                             location=Location(record=record, value=value))
 
 
+_ID_MAX = 36  # length of the String(36) id columns
+
+
 class Repository:
     """Typed access to the store inside one transaction. See the package docstring for the API."""
 
@@ -418,7 +421,8 @@ class Repository:
                     ActivityRecordRow.month >= months[0], ActivityRecordRow.month <= months[-1],
                     ActivityRecordRow.status == "current")):
                 current_rows[(row.enterprise_id, row.month, row.carrier, row.flow, row.subtype)] = row
-        wanted_ids = sorted({r.record_id for r in recs if r.record_id})
+        # a client's record id becomes the row id only when it fits the id column (36 characters)
+        wanted_ids = sorted({r.record_id for r in recs if r.record_id and len(r.record_id) <= _ID_MAX})
         taken: set[str] = set()
         for i in range(0, len(wanted_ids), 500):
             taken.update(self.session.scalars(select(ActivityRecordRow.id).where(
@@ -448,7 +452,7 @@ class Repository:
                 current.status = "superseded"
                 version = current.version + 1
                 superseded = True
-            if rec.record_id and rec.record_id not in taken:
+            if rec.record_id and len(rec.record_id) <= _ID_MAX and rec.record_id not in taken:
                 rid = rec.record_id
                 taken.add(rid)
             else:
@@ -550,7 +554,8 @@ class Repository:
                 version = old.version + 1
                 self.session.flush()
             row = ProcessInputRow(
-                id=c.record_id if c.record_id and self.session.get(ProcessInputRow, c.record_id) is None else new_id(),
+                id=c.record_id if c.record_id and len(c.record_id) <= _ID_MAX
+                and self.session.get(ProcessInputRow, c.record_id) is None else new_id(),
                 tenant_id=tenants[c.enterprise_id], enterprise_id=c.enterprise_id, month=m, mineral=c.mineral,
                 quantity_t=c.quantity_t, calcination_frac=c.calcination_frac, source=c.source[:300],
                 quality=str(c.quality), status="current", version=version, created_by=created_by)
