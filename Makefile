@@ -5,7 +5,7 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test install install-dev lint reliability bench clean web-assets browser-deps
+.PHONY: demo test install install-dev install-bench lint reliability bench clean web-assets browser-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -13,6 +13,9 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .
+
+install-bench: $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,bench]'
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
@@ -31,7 +34,7 @@ test: install-dev web-assets browser-deps lint
 reliability: install-dev
 	$(BIN)/python -m pytest -m "t3" -q
 
-bench: install-dev
+bench: install-bench
 	command -v wrk >/dev/null || apt-get install -y wrk || echo "wrk not installed: the API benchmark will skip"
 	$(BIN)/python -m bench
 
