@@ -158,3 +158,42 @@ def test_api_runs_as_the_application_role(pg_app, tmp_path):
             assert c.get(f"/api/v1/enterprises/{ids['e1']}/results?year=2024", headers=h1).json()[0]["month"] == "2024-01"
     finally:
         store.dispose()
+
+
+def test_provincial_operator_gets_park_totals_under_rls(pg_app, tmp_path):
+    """The RLS backstop hides enterprise rows from the provincial operator; the park's totals are
+    computed under the system scope after the park-level check, so they are not a silent zero."""
+    from argon2 import PasswordHasher
+    from fastapi.testclient import TestClient
+
+    from parkcarbon.api import create_app
+    from parkcarbon.services import auth as auth_module
+    from parkcarbon.services.auth import create_api_token, create_user
+    from parkcarbon.services.scoped import grant_role
+    from parkcarbon.services.tenancy import scoped_transaction, system_scope
+    from parkcarbon.settings import get_settings
+    from parkcarbon.storage import open_store
+
+    owner = pg_app["owner"]
+    ids = _seed(owner)
+    hasher = auth_module._HASHER
+    auth_module._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        with scoped_transaction(owner, system_scope()) as repo:
+            u = create_user(repo.session, username="prov", password="correct horse battery")
+            grant_role(repo, system_scope(), u.id, role="provincial_operator", park_id=None, enterprise_id=None)
+            token = create_api_token(repo.session, u, name="t").secret
+    finally:
+        auth_module._HASHER = hasher
+    settings = get_settings(data_dir=tmp_path, database_url=pg_app["app_url"])
+    store = open_store(pg_app["app_url"], settings=settings)
+    try:
+        with TestClient(create_app(store, settings=settings), base_url="https://testserver") as c:
+            h = {"Authorization": f"Bearer {token}"}
+            r = c.get(f"/api/v1/parks/{ids['park']}/inventory?year=2024", headers=h)
+            assert r.status_code == 200, r.text
+            # 2 enterprises × 1 000 kWh × 0.1229 kgce/kWh
+            assert r.json()["totals"]["energy_tce"] == pytest.approx(2 * 1000 * 0.0001229, rel=1e-12)
+            assert c.get(f"/api/v1/enterprises/{ids['e1']}/ledger", headers=h).status_code in (403, 404)
+    finally:
+        store.dispose()

@@ -30,7 +30,13 @@ from parkcarbon.services import lifecycle, recalculation, scoped
 from parkcarbon.services.accounting import FactorConfig, account_enterprise_year, account_park_year
 from parkcarbon.services.audit import load_chain, verify_chain
 from parkcarbon.services.ingestion import import_readings, import_statistics, ingest_http_batch
-from parkcarbon.services.tenancy import scoped_reader, scoped_transaction, system_scope, tenant_context
+from parkcarbon.services.tenancy import (
+    park_totals_context,
+    scoped_reader,
+    scoped_transaction,
+    system_scope,
+    tenant_context,
+)
 from parkcarbon.settings import Settings
 from parkcarbon.storage import Store
 
@@ -272,7 +278,7 @@ def park_inventory(park_id: str, year: YearQ, caller: CallerDep, request: Reques
     store, cfg = _store(request), _config(request)
     with scoped_reader(store, caller.scope) as repo:
         caller.scope.park(repo, park_id)
-    with tenant_context(caller.scope):
+    with park_totals_context(caller.scope, park_id):  # park-level figures only leave this block
         run = account_park_year(store, park_id, year, cfg)
     return _inventory_out(run.inventory, park_id, run.factor_notes)
 

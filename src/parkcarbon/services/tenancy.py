@@ -289,6 +289,26 @@ def tenant_context(scope: Scope) -> Iterator[None]:
 
 
 @contextmanager
+def park_totals_context(scope: Scope, park_id: str) -> Iterator[None]:
+    """Run the computation of a park's totals (inventory, series) for ``scope``.
+
+    A caller who may read the park's figures but not its enterprises' rows — the provincial
+    operator — computes them under the system scope, because on PostgreSQL the RLS backstop
+    would otherwise hide every enterprise row and the park would add up to nothing (a silent
+    zero). Only park-level numbers may leave such a computation; the caller's read right on the
+    park must already have been checked (:meth:`Scope.park`).
+    """
+    if scope.provincial and not scope.can_admin_park(park_id) and not scope.all_tenants:
+        if not scope.can_read_park(park_id):
+            raise not_found("park", "园区", park_id)
+        with tenant_context(system_scope(scope.username)):
+            yield
+    else:
+        with tenant_context(scope):
+            yield
+
+
+@contextmanager
 def scoped_transaction(store: Store, scope: Scope) -> Iterator[Repository]:
     """One write transaction (all-or-nothing) under ``scope``."""
     install_tenant_guard(store)

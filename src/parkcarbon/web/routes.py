@@ -56,7 +56,13 @@ from parkcarbon.services.enterprise_report import (
 from parkcarbon.services.ingestion import import_statistics
 from parkcarbon.services.reporting import ParkReportInputs, build_park_report
 from parkcarbon.services.targets import ParkSeries, park_target_rows
-from parkcarbon.services.tenancy import scoped_reader, scoped_transaction, system_scope, tenant_context
+from parkcarbon.services.tenancy import (
+    park_totals_context,
+    scoped_reader,
+    scoped_transaction,
+    system_scope,
+    tenant_context,
+)
 from parkcarbon.settings import Settings
 from parkcarbon.storage import Store
 from parkcarbon.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
@@ -197,7 +203,7 @@ def _park_runs(request: Request, caller: Caller, park_id: str,
     fp = dash.ledger_fingerprint(store, park_id=park_id)
 
     def make() -> tuple[tuple[AccountingRun, ...], tuple[str, ...]]:
-        with tenant_context(caller.scope):
+        with park_totals_context(caller.scope, park_id):
             return dash.accountable_years(lambda y: dash.park_runs(store, park_id, [y], cfg)[0], years)
 
     runs, notes = _cache(request).get(("park-runs", park_id, years, fp, id(cfg)), make)
@@ -236,7 +242,7 @@ def _park_series(request: Request, caller: Caller, park_id: str) -> ParkSeries:
     fp = dash.ledger_fingerprint(store, park_id=park_id)
 
     def make() -> ParkSeries:
-        with tenant_context(caller.scope):
+        with park_totals_context(caller.scope, park_id):
             return dash.park_series(store, park_id, runs)
 
     return _cache(request).get(("park-series", park_id, fp, id(_config(request))), make)
