@@ -168,6 +168,7 @@ class Inventory:
     economic: EconomicData
     totals: InventoryTotals
     indicators: tuple[Indicator, ...]
+    months_without_records: tuple[Month, ...] = ()
 
     @property
     def coverage(self) -> Coverage:
@@ -239,7 +240,10 @@ def enterprise_inventory(
 
     ``records``, ``carbonates`` and ``instruments`` may hold other enterprises' rows: only
     ``enterprise_id``'s are used. ``months`` restricts the inventory (a monthly inventory is
-    ``months=[m]``); by default all months present. ``economic`` is for the same months.
+    ``months=[m]``); by default all months present. A requested month in which the enterprise has
+    no activity record at all is unknown, not zero: it is listed in ``months_without_records`` and
+    the totals are partial (``complete`` False, ratios not given). ``economic`` is for the same
+    months.
     """
     wanted = _select_months(months, factors.year)
 
@@ -263,7 +267,9 @@ def enterprise_inventory(
     heat = ghg.purchased_heat_tco2
     scope2_loc = math.fsum((s2.location_tco2, heat))
     scope2_mkt = math.fsum((s2.market_tco2, heat))
-    complete = energy.complete and ghg.complete and s2.complete
+    # requested months without any activity record are unknown, not zero: the total is partial
+    absent = () if wanted is None else tuple(sorted(wanted - {r.month for r in recs}))
+    complete = energy.complete and ghg.complete and s2.complete and not absent
     totals = InventoryTotals(
         energy_tce=energy.total_tce,
         non_energy_use_tce=energy.non_energy_use_tce,
@@ -302,7 +308,8 @@ def enterprise_inventory(
         scope2=s2,
         economic=econ,
         totals=totals,
-        indicators=_indicators(totals, econ, energy.complete),
+        indicators=_indicators(totals, econ, energy.complete and not absent),
+        months_without_records=absent,
     )
 
 
@@ -351,7 +358,7 @@ def park_inventory(
     totals = InventoryTotals.sum(p.totals for p in parts)
     econ = EconomicData.combine(tuple(p.economic for p in parts))
     all_months = tuple(sorted({m for p in parts for m in p.months}))
-    energy_complete = all(p.energy.complete for p in parts)
+    energy_complete = all(p.energy.complete and not p.months_without_records for p in parts)
     return ParkInventory(
         park_id=park_id,
         year=factors.year,

@@ -50,6 +50,7 @@ __all__ = [
     "certificate_serials",
     "economic_data",
     "instruments",
+    "year_months",
 ]
 
 DEFAULT_OPTIONS = InventoryOptions(market_method=MarketMethod(AllocationRule.GHGP_HIERARCHY))
@@ -213,8 +214,17 @@ def _carbonates(repo: Repository, enterprise_ids: Sequence[str], year: int) -> l
     return repo.process_inputs(enterprise_ids=enterprise_ids, first=f"{year:04d}-01", last=f"{year:04d}-12")
 
 
+def year_months(year: int) -> list[Month]:
+    """The twelve months of ``year``: an annual inventory expects data in each of them."""
+    return [Month(year, k) for k in range(1, 13)]
+
+
 def account_park_year(store: Store, park_id: str, year: int, config: FactorConfig = DEFAULT_CONFIG) -> AccountingRun:
-    """The park's inventory for ``year``: the exact sum of its enterprises' inventories."""
+    """The park's inventory for ``year``: the exact sum of its enterprises' inventories.
+
+    Every enterprise of the park is expected to have activity data in every month of the year; a
+    month without any record is reported as missing (the totals are then partial), never as 0.
+    """
     with store.reader() as repo:
         park = repo.get_park(park_id)
         ents = repo.list_enterprises(park_id=park_id)
@@ -227,7 +237,7 @@ def account_park_year(store: Store, park_id: str, year: int, config: FactorConfi
         industries = {e.id: e.industry_code or "" for e in ents}
     factors = config.factors(park.province, year)
     inv = park_inventory(park_id, records, factors, config.options, enterprise_ids=ids, carbonates=carbonates,
-                         instruments=inst, economic=econ)
+                         instruments=inst, economic=econ, months=year_months(year))
     return AccountingRun(park_id, park.name, park.province, year, inv, factors, config, names, industries)
 
 
@@ -259,4 +269,5 @@ def account_enterprise_year(
         carbonates = _carbonates(repo, [enterprise_id], year)
     factors = config.factors(ent.province or "", year)
     return enterprise_inventory(enterprise_id, records, factors, config.options, carbonates=carbonates,
-                                instruments=inst, economic=econ, months=months)
+                                instruments=inst, economic=econ,
+                                months=year_months(year) if months is None else months)
