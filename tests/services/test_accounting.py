@@ -125,3 +125,20 @@ def test_enterprise_of_another_tenant_is_not_found(loaded: tuple[Store, DemoPark
     store, _ = loaded
     with pytest.raises(NotFoundError):
         account_enterprise_year(store, "E001", YEAR, CONFIG, tenant_id="someone-else")
+
+
+def test_a_month_without_records_is_missing_not_zero(tmp_path: Path) -> None:
+    park = small_park()
+    gap = Month(YEAR, 7)
+    park = replace(park, records=tuple(r for r in park.records if not (r.enterprise_id == "E001" and r.month == gap)))
+    store = open_store(f"sqlite:///{tmp_path / 'gap.sqlite'}")
+    try:
+        load_demo_park(store, park)
+        run = account_park_year(store, park.park_id, YEAR, CONFIG)
+    finally:
+        store.dispose()
+    ent = run.inventory.enterprise("E001")
+    assert ent.months_without_records == (gap,)
+    assert not ent.totals.complete and not run.inventory.totals.complete
+    assert run.inventory.indicator("energy_intensity_added_value").value is None
+    assert all(e.totals.complete for e in run.inventory.enterprises if e.enterprise_id != "E001")
