@@ -308,15 +308,19 @@ def _factors_section(runs: Sequence[AccountingRun]) -> Section:
 def _quality_section(runs: Sequence[AccountingRun]) -> Section:
     cols = [Column("year", "年份", "Year", decimals=0, grouping=False), Column("records", "记录数", "Records", decimals=0),
             Column("missing", "缺失记录", "Missing records", decimals=0),
-            Column("covered_pct", "覆盖率", "Covered", "%", 2), Column("missing_ids", "缺失记录编号", "Missing ids",
-                                                                    decimals=0)]
+            Column("covered_pct", "覆盖率", "Covered", "%", 2),
+            Column("absent", "无数据企业月", "Enterprise-months without records", decimals=0),
+            Column("missing_ids", "缺失记录编号", "Missing ids", decimals=0)]
     rows = []
     for r in runs:
         cov = r.inventory.coverage
+        absent = [f"{e.enterprise_id} {m}" for e in r.inventory.enterprises for m in e.months_without_records]
         rows.append({"year": r.year, "records": len(cov.records), "missing": len(cov.missing_records),
-                     "covered_pct": _pct(cov.covered_frac), "missing_ids": ", ".join(cov.missing_records[:10])})
+                     "covered_pct": _pct(cov.covered_frac), "absent": len(absent),
+                     "missing_ids": ", ".join([*cov.missing_records[:10], *absent[:10]])})
     return Section("数据质量", "Data quality",
-                   ["Missing values are never counted as zero: a total with a missing record is marked partial."],
+                   ["Missing values are never counted as zero: a total with a missing record, or with an "
+                    "enterprise-month that has no record at all, is marked partial."],
                    [Table("数据覆盖", "Coverage", cols, rows, sheet_name="Data quality")])
 
 
