@@ -48,6 +48,10 @@ class World:
     memberships: dict[str, str] = field(default_factory=dict)  # enterprise key → viewer_x membership
     assignments: dict[str, str] = field(default_factory=dict)
     proposals: dict[str, str] = field(default_factory=dict)
+    plans: dict[str, str] = field(default_factory=dict)  # enterprise key → a stored PV plan
+    park_plans: dict[str, str] = field(default_factory=dict)  # park key → a stored park-level PV plan
+    targets: dict[str, str] = field(default_factory=dict)  # park key → a stored park target
+    webhooks: dict[str, str] = field(default_factory=dict)  # park key → a webhook subscription
 
     @property
     def db_url(self) -> str:
@@ -153,6 +157,22 @@ def _seed(w: World, settings: Any) -> None:
             w.proposals[park] = recalculation.propose_recalculation(
                 repo, ascope, w.parks[park], 2024, recalculation.FactorConfig(), threshold_frac=0.01,
                 reason="annual factor review").id
+    from parkcarbon.services.planning_store import PlanParams, PVParams, run_plan
+
+    pv = PlanParams(pv=PVParams(latitude_deg=32.0, longitude_deg=118.8, tilt_deg=25.0, capacity_kwp=100.0), year=2024)
+    for key in ("A1", "A2", "B1"):
+        w.plans[key] = run_plan(store, root, "pv", pv, enterprise_id=w.enterprises[key], actor="seed").id
+    for key in ("A", "B"):
+        w.park_plans[key] = run_plan(store, root, "pv", pv, park_id=w.parks[key], actor="seed").id
+    from parkcarbon.core.targets import Milestone
+    from parkcarbon.services import targets_store
+
+    for key in ("A", "B"):
+        w.targets[key] = targets_store.set_target(
+            store, root, w.parks[key], indicator="energy_total_tce", base_year=2023, milestones=[Milestone(2025, 9000.0)],
+            source="seed", actor="seed").id
+        w.webhooks[key] = targets_store.add_webhook(store, root, w.parks[key], "http://127.0.0.1:9/hook",
+                                                    "seed-secret-0123456789", actor="seed").id
     with scoped_transaction(store, root) as repo:
         for name in USERS:
             user = repo.session.get(User, w.users[name])

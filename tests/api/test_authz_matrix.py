@@ -112,6 +112,9 @@ def _readings(w: World, t: str, _r: str) -> dict[str, Any]:
             "headers": {"Idempotency-Key": f"k-{n}"}}
 
 
+#: a small PV yield plan (hourly, one year, clear-sky calibrated: ~0.1 s)
+PV_PLAN = {"pv": {"latitude_deg": 32.0, "longitude_deg": 118.8, "tilt_deg": 25.0, "capacity_kwp": 50.0}, "year": 2024}
+
 OPS: list[Op] = [
     Op("GET", "/api/v1/health", "public"),
     Op("POST", "/api/v1/auth/login", "public",
@@ -219,6 +222,51 @@ OPS: list[Op] = [
        path_args=lambda w, t, r: {"proposal_id": w.proposals[t]}),
     Op("POST", "/api/v1/recalculations/{proposal_id}/reject", "p_admin", P2,
        path_args=lambda w, t, r: {"proposal_id": w.proposals[t]}, build=_json({"reason": "wait for review"})),
+    Op("POST", "/api/v1/enterprises/{enterprise_id}/plans/{kind}", "e_write", E3,
+       path_args=lambda w, t, r: {**ent(w, t, r), "kind": "pv"}, build=_json(PV_PLAN)),
+    Op("POST", "/api/v1/parks/{park_id}/plans/{kind}", "p_admin", P2,
+       path_args=lambda w, t, r: {**park(w, t, r), "kind": "pv"}, build=_json(PV_PLAN)),
+    Op("GET", "/api/v1/enterprises/{enterprise_id}/plans", "e_read", E3, path_args=ent),
+    Op("GET", "/api/v1/parks/{park_id}/plans", "p_read", P2, path_args=park),
+    Op("GET", "/api/v1/plans/{plan_id}", "e_read", E3, path_args=lambda w, t, r: {"plan_id": w.plans[t]}),
+    Op("GET", "/api/v1/plans/{plan_id}", "p_read", P2, path_args=lambda w, t, r: {"plan_id": w.park_plans[t]}),
+    Op("GET", "/api/v1/plans/{plan_id}/schedule", "e_read", E3, path_args=lambda w, t, r: {"plan_id": w.plans[t]},
+       build=lambda w, t, r: {"params": {"format": "csv"}}),
+    Op("GET", "/api/v1/plans/{plan_id}/schedule", "p_read", P2,
+       path_args=lambda w, t, r: {"plan_id": w.park_plans[t]}),
+    # targets, budgets, warnings (routes_targets)
+    Op("GET", "/api/v1/parks/{park_id}/targets", "p_read", P2, path_args=park),
+    Op("POST", "/api/v1/parks/{park_id}/targets", "p_admin", P2, path_args=park, build=_json(
+        {"indicator": "energy_total_tce", "base_year": 2023, "milestones": [{"year": 2025, "reduction_frac": 0.05}],
+         "source": "park plan"})),
+    Op("POST", "/api/v1/parks/{park_id}/targets/import", "p_admin", P2, path_args=park,
+       build=_json({"set_id": "carbon_peak_pilot", "target_year": 2030})),
+    Op("DELETE", "/api/v1/parks/{park_id}/targets/{target_id}", "p_admin", P2,
+       path_args=lambda w, t, r: {**park(w, t, r), "target_id": w.targets[t]}),
+    Op("GET", "/api/v1/parks/{park_id}/targets/progress", "p_read", P2, path_args=park,
+       build=lambda w, t, r: {"params": {"through": "2024-03"}}, needs_accounting=True),
+    Op("PUT", "/api/v1/parks/{park_id}/budgets/{year}", "p_admin", P2,
+       path_args=lambda w, t, r: {**park(w, t, r), "year": "2025"}, build=_json({"park_budget_qty": 1000.0}),
+       needs_accounting=True),
+    Op("GET", "/api/v1/parks/{park_id}/budgets", "p_list", P2, path_args=park),
+    Op("GET", "/api/v1/enterprises/{enterprise_id}/budgets", "e_read", E3, path_args=ent),
+    Op("PUT", "/api/v1/parks/{park_id}/warning-thresholds", "p_admin", P2, path_args=park,
+       build=_json({"yellow_frac": 0.85, "orange_frac": 0.95, "red_frac": 1.0, "source": "park decision"})),
+    Op("POST", "/api/v1/parks/{park_id}/warnings/check", "p_admin", P2, path_args=park,
+       build=_json({"as_of": "2024-03"})),
+    Op("GET", "/api/v1/parks/{park_id}/warnings", "p_list", P2, path_args=park),
+    Op("GET", "/api/v1/enterprises/{enterprise_id}/warnings", "e_read", E3, path_args=ent),
+    Op("GET", "/api/v1/parks/{park_id}/webhooks", "p_admin", P2, path_args=park),
+    Op("POST", "/api/v1/parks/{park_id}/webhooks", "p_admin", P2, path_args=park,
+       build=_json({"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"})),
+    Op("DELETE", "/api/v1/parks/{park_id}/webhooks/{webhook_id}", "p_admin", P2,
+       path_args=lambda w, t, r: {**park(w, t, r), "webhook_id": w.webhooks[t]}),
+    Op("GET", "/api/v1/parks/{park_id}/zero-carbon", "p_read", P2, path_args=park,
+       build=lambda w, t, r: {"params": {"year": 2024}}, needs_accounting=True),
+    Op("GET", "/api/v1/parks/{park_id}/key-units", "p_admin", P2, path_args=park,
+       build=lambda w, t, r: {"params": {"year": 2024}}, needs_accounting=True),
+    Op("GET", "/api/v1/enterprises/{enterprise_id}/green-factory", "e_read", E3, path_args=ent,
+       build=lambda w, t, r: {"params": {"year": 2024}}, needs_accounting=True),
     Op("GET", "/api/v1/factor-sets", "g_any"),
     Op("GET", "/api/v1/factor-sets/{set_id}", "g_any", path_args=lambda w, t, r: {"set_id": "gbt2589"},
        build=lambda w, t, r: {"params": {"limit": 5}}),
@@ -259,7 +307,7 @@ def test_authorization_matrix(op: Op, world_template: World, tmp_path: Path) -> 
     # denied roles first (they change nothing), then the allowed ones from least to most privileged
     combos = [(r, t) for t in op.targets for r in ROLES]
     combos.sort(key=lambda rt: (expected(op.policy, rt[0], rt[1]) is None, ROLES.index(rt[0])))
-    per_role_copy = op.method == "DELETE" and "evidence" in op.path
+    per_role_copy = op.method == "DELETE" and any(k in op.path for k in ("evidence", "targets", "webhooks"))
     gen = make_api(world_template, tmp_path / "w")
     api = next(gen)
     try:
@@ -295,7 +343,7 @@ def test_cross_tenant_reads_leak_nothing_and_match_missing_ids(api):
             args = op.path_args(w, target, "manager_a1") if op.path_args else {}
             asked = set(args.values())
             foreign = {w.enterprises[target], w.meters[target], w.evidence[target], w.corrections[target],
-                       f"企业{target}", f"M-{target}"} - asked
+                       w.plans[target], f"企业{target}", f"M-{target}"} - asked
             leaked = [x for x in foreign if x in r.text]
             assert not leaked, (op.path, target, leaked)
             body = r.json()

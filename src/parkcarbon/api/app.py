@@ -232,7 +232,7 @@ def create_app(store: Store, *, settings: Settings | None = None, factor_config:
     recalculations (default: packaged registry, ``region_then_year``). ``cookie_secure=False``
     only for plain-HTTP development on loopback.
     """
-    from parkcarbon.api import routes
+    from parkcarbon.api import routes, routes_planning, routes_targets
 
     settings = settings or get_settings()
     install_tenant_guard(store)
@@ -286,6 +286,8 @@ def create_app(store: Store, *, settings: Settings | None = None, factor_config:
         return problem_response(500, body)
 
     app.include_router(routes.router, prefix=API_PREFIX)
+    app.include_router(routes_planning.router, prefix=API_PREFIX)
+    app.include_router(routes_targets.router, prefix=API_PREFIX)
     from parkcarbon.web import mount_web  # dashboard pages (/web) share this app's sessions, CSRF, roles
 
     mount_web(app)

@@ -86,6 +86,8 @@ migrations in ``storage/migrations/`` (run by ``open_store`` / ``parkcarbon data
 """
 
 from parkcarbon.storage import models_auth as _models_auth  # noqa: F401  (registers the service tables)
+from parkcarbon.storage import models_planning as _models_planning  # noqa: F401  (registers plan_result)
+from parkcarbon.storage import models_targets as _models_targets  # noqa: F401  (targets, budgets, warnings)
 from parkcarbon.storage.engine import Store, check_sqlite_file, open_store
 from parkcarbon.storage.repository import GreenPowerMonth, ReadingIn, ReadingWriteResult, Repository
 

@@ -15,6 +15,8 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from parkcarbon.web.routes import WEB_PREFIX, router
+from parkcarbon.web.routes_planning import router as planning_router
+from parkcarbon.web.routes_targets import router as targets_router
 
 __all__ = ["ECHARTS_PATH", "STATIC_DIR", "WEB_PREFIX", "mount_web", "router"]
 
@@ -36,6 +38,8 @@ def mount_web(app: FastAPI, *, park_energy_budgets_tce: dict[str, float] | None 
     app.state.web_mounted = True
     app.mount(f"{WEB_PREFIX}/static", StaticFiles(directory=str(STATIC_DIR)), name="web-static")
     app.include_router(router)
+    app.include_router(planning_router)
+    app.include_router(targets_router)
 
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:

@@ -249,6 +249,14 @@ def _park_series(request: Request, caller: Caller, park_id: str) -> ParkSeries:
 
 
 def _budget_of(request: Request, park_id: str) -> float | None:
+    """The park's energy budget [tce]: the stored one (targets_store) of the page's ``?year=`` (else the
+    newest stored year), else the one given to ``mount_web``."""
+    from parkcarbon.services.targets_store import stored_budget_qty
+
+    text = request.query_params.get("year", "")
+    stored = stored_budget_qty(_store(request), park_id, int(text) if text.isdigit() else None)
+    if stored is not None:
+        return stored
     budgets: dict[str, float] = getattr(request.app.state, "park_energy_budgets_tce", None) or {}
     return budgets.get(park_id)
 
