@@ -173,6 +173,13 @@ def test_warning_check_delivers_once_per_new_or_escalated_grade(demo: Demo, stor
                  and WarningGrade(e.grade).severity >= 1}
     assert set(r4.notified) == escalated and len(rec.requests) == 1 + (1 if escalated else 0)
     # events: park admin sees all, a manager only its own; audited
+    from sqlalchemy import select
+
+    from parkcarbon.storage.models_auth import AuditRecord
+
+    with store.reader() as repo:
+        checks = list(repo.session.scalars(select(AuditRecord).where(AuditRecord.action == "warning.check")))
+    assert len(checks) == 4 and all(c.actor == "admin" and c.object_id == pid and c.new_json for c in checks)
     assert len(ts.list_warnings(store, a, park_id=pid)) == 3 * len(demo.tenants)
     eid = sorted(hot)[0]
     mine = ts.list_warnings(store, manager(demo, eid), park_id=pid)
