@@ -29,7 +29,7 @@ from parkcarbon.errors import FactorNotFoundError, InputError, Location, NotFoun
 from parkcarbon.periods import Month
 from parkcarbon.services.accounting import AccountingRun, FactorConfig, account_park_year
 from parkcarbon.services.enterprise_report import EnterpriseRun
-from parkcarbon.services.reporting import key_unit_class
+from parkcarbon.services.reporting import indicator_value, key_unit_class, onsite_generation_kwh
 from parkcarbon.services.targets import (
     ParkSeries,
     budget_plan,
@@ -349,14 +349,6 @@ class EnterpriseView(_Json):
 # ---------------------------------------------------------------------------------------------
 
 
-def _ind(inv: Any, name: str) -> float | None:
-    try:
-        value = inv.indicator(name).value
-    except KeyError:
-        return None
-    return None if value is None else float(value)
-
-
 def _structure(invs: Sequence[Inventory]) -> tuple[CarrierShare, ...]:
     acc: dict[str, float] = defaultdict(float)
     for inv in invs:
@@ -388,15 +380,9 @@ def _monthly_energy(invs: Sequence[Inventory], year: int) -> tuple[tuple[str, fl
     return tuple(out)
 
 
-def _onsite_kwh(invs: Sequence[Inventory]) -> float | None:
-    vals = [ln.quantity(Flow.ONSITE_GENERATED) for inv in invs for ln in inv.energy.lines
-            if ln.carrier == "electricity"]
-    return None if any(v is None for v in vals) else math.fsum(v for v in vals if v is not None)
-
-
 def _green(invs: Sequence[Inventory], purchased_kwh: float, green_kwh: float,
            pv_capacity_kwp: float | None) -> GreenPower:
-    onsite = _onsite_kwh(invs)
+    onsite = onsite_generation_kwh(invs)
     return GreenPower(
         onsite_generation_kwh=onsite,
         purchased_electricity_kwh=purchased_kwh,
@@ -554,8 +540,8 @@ def park_overview(
         scope2_market_tco2=t.scope2_market_tco2, total_location_tco2=t.total_location_tco2,
         total_market_tco2=t.total_market_tco2, complete=t.complete, covered_frac=cov.covered_frac,
         missing_records=len(cov.missing_records),
-        energy_intensity_tce_per_10k_cny=_ind(inv, "energy_intensity_added_value"),
-        carbon_per_energy_location_tco2_per_tce=_ind(inv, "carbon_per_energy_location"),
+        energy_intensity_tce_per_10k_cny=indicator_value(inv, "energy_intensity_added_value"),
+        carbon_per_energy_location_tco2_per_tce=indicator_value(inv, "carbon_per_energy_location"),
         trend=tuple(_year_point(r.year, r.inventory) for r in ordered),
         monthly_energy_tce=_monthly_energy(ents, year),
         structure=_structure(ents),
@@ -614,13 +600,13 @@ def enterprise_view(
     for cell in cells:
         quality[cell.quality if cell.quantity is not None else "missing"] += 1
     indicators = (
-        ("energy_intensity_added_value", _ind(inv, "energy_intensity_added_value"), "tce/10k CNY"),
-        ("carbon_intensity_added_value_location", _ind(inv, "carbon_intensity_added_value_location"),
+        ("energy_intensity_added_value", indicator_value(inv, "energy_intensity_added_value"), "tce/10k CNY"),
+        ("carbon_intensity_added_value_location", indicator_value(inv, "carbon_intensity_added_value_location"),
          "tCO2/10k CNY"),
-        ("carbon_per_energy_location", _ind(inv, "carbon_per_energy_location"), "tCO2/tce"),
-        ("carbon_per_energy_market", _ind(inv, "carbon_per_energy_market"), "tCO2/tce"),
-        ("non_fossil_share", _ind(inv, "non_fossil_share"), "fraction"),
-        ("clean_share", _ind(inv, "clean_share"), "fraction"),
+        ("carbon_per_energy_location", indicator_value(inv, "carbon_per_energy_location"), "tCO2/tce"),
+        ("carbon_per_energy_market", indicator_value(inv, "carbon_per_energy_market"), "tCO2/tce"),
+        ("non_fossil_share", indicator_value(inv, "non_fossil_share"), "fraction"),
+        ("clean_share", indicator_value(inv, "clean_share"), "fraction"),
     )
     cov = inv.coverage
     return EnterpriseView(

@@ -17,17 +17,19 @@ from datetime import UTC, datetime
 from parkcarbon.core.activity import Flow
 from parkcarbon.core.carriers import carrier
 from parkcarbon.core.inventory import Inventory, InventoryTotals, ParkInventory
+from parkcarbon.core.measures import KeyUnitClass, classify_key_unit
 from parkcarbon.core.trace import FactorRef
-from parkcarbon.factors import lookup
+from parkcarbon.factors.evaluation_data import load_key_unit_thresholds
 from parkcarbon.reports.model import Cell, Chart, Column, Report, Section, Table
 from parkcarbon.services.accounting import AccountingRun
 
 __all__ = [
-    "KeyUnitClass",
     "ParkReportInputs",
     "TargetRow",
     "build_park_report",
+    "indicator_value",
     "key_unit_class",
+    "onsite_generation_kwh",
 ]
 
 
@@ -55,26 +57,24 @@ class ParkReportInputs:
     warnings_rows: Sequence[dict[str, str | float | None]] = ()
 
 
-KeyUnitClass = str
+def key_unit_class(energy_tce: float | None, year: int) -> str:
+    """Report label of the 重点用能单位 class by annual comprehensive energy consumption [tce].
 
-
-def key_unit_class(energy_tce: float | None, year: int) -> KeyUnitClass:
-    """重点用能单位 class by annual comprehensive energy consumption (policy-thresholds set).
-
-    ``≥ 10 000 tce`` → 重点用能单位; ``5 000 – 10 000`` → 省级指定 (designated); else ''.
+    The classification is :func:`parkcarbon.core.measures.classify_key_unit` with the shipped
+    thresholds (key ≥ 10 000, designated ≥ 5 000 tce; the local tier is not labelled here); an
+    incomplete annual total (``None``) is labelled as such, never classified as small.
     """
-    if energy_tce is None:
-        return "数据不全 incomplete"
-    major = lookup("key_energy_unit.threshold", year=None).value
-    designated = lookup("key_energy_unit.designated_min", year=None).value
-    if energy_tce >= major:
-        return "重点用能单位 key unit (≥10,000 tce)"
-    if energy_tce >= designated:
-        return "指定重点用能单位 designated (≥5,000 tce)"
-    return ""
+    th = load_key_unit_thresholds(local=False)
+    cls = classify_key_unit("", year, energy_tce, th).classification
+    return {
+        KeyUnitClass.KEY: f"重点用能单位 key unit (≥{th.key_tce:,.0f} tce)",
+        KeyUnitClass.DESIGNATED: f"指定重点用能单位 designated (≥{th.designated_tce:,.0f} tce)",
+        KeyUnitClass.UNKNOWN: "数据不全 incomplete",
+    }.get(cls, "")
 
 
-def _ind(inv: Inventory | ParkInventory, name: str) -> float | None:
+def indicator_value(inv: Inventory | ParkInventory, name: str) -> float | None:
+    """The value of indicator ``name`` of an inventory, ``None`` when absent or not computable."""
     try:
         return inv.indicator(name).value
     except KeyError:
@@ -131,12 +131,12 @@ def _yearly_section(runs: Sequence[AccountingRun]) -> Section:
             "total_loc_tco2": t.total_location_tco2,
             "total_mkt_tco2": t.total_market_tco2,
             "added_value": inv.economic.comparable_added_value_10k_cny,
-            "energy_intensity": _ind(inv, "energy_intensity_added_value"),
-            "carbon_intensity": _ind(inv, "carbon_intensity_added_value_location"),
-            "carbon_per_energy_loc": _ind(inv, "carbon_per_energy_location"),
-            "carbon_per_energy_mkt": _ind(inv, "carbon_per_energy_market"),
-            "non_fossil_pct": _pct(_ind(inv, "non_fossil_share")),
-            "clean_pct": _pct(_ind(inv, "clean_share")),
+            "energy_intensity": indicator_value(inv, "energy_intensity_added_value"),
+            "carbon_intensity": indicator_value(inv, "carbon_intensity_added_value_location"),
+            "carbon_per_energy_loc": indicator_value(inv, "carbon_per_energy_location"),
+            "carbon_per_energy_mkt": indicator_value(inv, "carbon_per_energy_market"),
+            "non_fossil_pct": _pct(indicator_value(inv, "non_fossil_share")),
+            "clean_pct": _pct(indicator_value(inv, "clean_share")),
             "complete": "是 yes" if t.complete else "否 partial",
         })
         prev = t
@@ -221,7 +221,7 @@ def _enterprise_section(runs: Sequence[AccountingRun]) -> Section:
             "yoy_pct": _yoy(e.totals.energy_tce, p.totals.energy_tce if p else None),
             "key_unit": key_unit_class(energy, run.year),
             "total_loc": e.totals.total_location_tco2, "total_mkt": e.totals.total_market_tco2,
-            "intensity": _ind(e, "energy_intensity_added_value"),
+            "intensity": indicator_value(e, "energy_intensity_added_value"),
             "green_kwh": e.totals.green_electricity_kwh,
             "complete": "是 yes" if e.totals.complete else "否 partial",
         })
@@ -246,7 +246,7 @@ def _green_section(inputs: ParkReportInputs) -> Section:
             Column("excess_kwh", "超额申领(未计入)", "Excess claims (not credited)", "kWh", 0)]
     rows: list[dict[str, Cell]] = []
     for r in runs:
-        onsite = _onsite_generation_kwh(r)
+        onsite = onsite_generation_kwh(r.inventory.enterprises)
         t = r.inventory.totals
         rows.append({"year": r.year, "onsite_kwh": onsite, "purchased_kwh": t.purchased_electricity_kwh,
                      "green_kwh": t.green_electricity_kwh,
@@ -266,9 +266,9 @@ def _green_section(inputs: ParkReportInputs) -> Section:
                            "green 绿电": [_num(r["green_kwh"]) for r in rows]}, "kWh")])
 
 
-def _onsite_generation_kwh(run: AccountingRun) -> float | None:
-    """On-site generation (e.g. rooftop PV) of all enterprises [kWh]; ``None`` if any is missing."""
-    values = [ln.quantity(Flow.ONSITE_GENERATED) for e in run.inventory.enterprises for ln in e.energy.lines
+def onsite_generation_kwh(invs: Sequence[Inventory]) -> float | None:
+    """On-site generation (e.g. rooftop PV) of the inventories [kWh]; ``None`` if any is missing."""
+    values = [ln.quantity(Flow.ONSITE_GENERATED) for e in invs for ln in e.energy.lines
               if ln.carrier == "electricity"]
     return None if any(v is None for v in values) else math.fsum(v for v in values if v is not None)
 
