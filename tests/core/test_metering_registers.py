@@ -23,6 +23,7 @@ from parkcarbon.core.metering import (
     RegisterSpec,
     register_increments,
     register_increments_to_grid,
+    regular_register_grid,
 )
 from parkcarbon.errors import ConflictError, InputError, QuantityError
 
@@ -348,3 +349,57 @@ def test_no_negative_sum_and_counted_chain(values: list[float]) -> None:
         assert np.array_equal(chain_starts, prev_ends)
         g = register_increments_to_grid(r, grid_start_s=T0, n_slots=len(values))
         assert g.total() == pytest.approx(r.total(), rel=1e-9, abs=1e-6)
+
+
+# --- regular fast path: identical to the general functions, or declines ------------------------
+
+
+@st.composite
+def _register_run(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int, bool]:
+    """Register readings that are regular (on the grid, one step apart, never decreasing,
+    consecutive sequence numbers) or, half of the time, perturbed in one of those respects."""
+    n = draw(st.integers(2, 40))
+    grid = draw(st.sampled_from([900, 1800, 3600]))
+    regular = draw(st.booleans())
+    t0 = draw(st.integers(0, 10_000)) * grid + (0 if regular else draw(st.sampled_from([0, 30, 120])))
+    steps = [grid] * (n - 1) if regular else draw(st.lists(st.sampled_from([grid, grid, 2 * grid, grid - 30]),
+                                                             min_size=n - 1, max_size=n - 1))
+    ts = t0 + np.concatenate(([0], np.cumsum(steps))).astype(np.int64)
+    low = 0.0 if regular else -5.0
+    incs = draw(st.lists(st.floats(low, 50.0, allow_nan=False), min_size=n - 1, max_size=n - 1))
+    val = np.concatenate(([draw(st.floats(0.0, 99_000.0))], np.asarray(incs))).cumsum()
+    seq = None if draw(st.booleans()) else np.arange(n, dtype=np.int64) + (
+        0 if regular else draw(st.sampled_from([0, 1])) * (np.arange(n) >= n // 2))
+    return ts, val, seq, grid, regular and bool(val[-1] <= 99_999.99)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_register_run())
+def test_regular_fast_path_equals_general_path(run: tuple[Any, Any, Any, int, bool]) -> None:
+    ts, val, seq, grid, regular = run
+    spec = RegisterSpec(99_999.99, 0.01)
+    fast = regular_register_grid(ts, val, interval_s=grid, seq=seq, register=spec, unit="kWh", meter_id="m")
+    if regular:
+        assert fast is not None
+    if fast is None:
+        return
+    general = register_increments_to_grid(
+        register_increments(ts, val, seq=seq, register=spec, expected_interval_s=grid, meter_id="m", unit="kWh"),
+        grid_start_s=int(ts[0]), n_slots=len(ts) - 1, interval_s=grid)
+    assert fast.start_s == general.start_s and fast.interval_s == general.interval_s
+    assert np.array_equal(fast.quality, general.quality)
+    assert np.array_equal(fast.method, general.method)
+    assert np.array_equal(fast.value, general.value)  # bit-identical, not approximately equal
+
+
+def test_regular_fast_path_declines_irregular_readings() -> None:
+    ts = 900 * np.arange(5, dtype=np.int64)
+    ok = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert regular_register_grid(ts, ok, interval_s=900) is not None
+    assert regular_register_grid(ts, np.array([1.0, 2.0, 1.5, 4.0, 5.0]), interval_s=900) is None  # dip / reset
+    assert regular_register_grid(ts + 30, ok, interval_s=900) is None  # off the grid
+    assert regular_register_grid(np.r_[ts[:2], ts[3:]], ok[:4], interval_s=900) is None  # a gap
+    assert regular_register_grid(ts, np.r_[ok[:4], np.nan], interval_s=900) is None
+    assert regular_register_grid(ts, ok * 1e6, interval_s=900, register=RegisterSpec(99_999.99, 0.01)) is None
+    assert regular_register_grid(ts, ok, interval_s=900, seq=np.array([1, 2, 4, 5, 6])) is None  # a lost reading
+    assert regular_register_grid(ts[:1], ok[:1], interval_s=900) is None

@@ -141,7 +141,30 @@ def readings(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
 
 
 @app.command()
+def derive(tenant: Annotated[list[str] | None, typer.Option("--tenant", help="only these tenants (repeatable)")] = None,
+           url: UrlOpt = None) -> None:
+    """Derive readings stored with --no-derive (increments, day/month totals, ledger) in one pass."""
+    from parkcarbon.services.derivation import derive_pending
+
+    def go() -> None:
+        st = _store(url)
+        try:
+            with st.transaction() as repo:
+                d = derive_pending(repo, tenant_ids=tenant or None)
+        finally:
+            st.dispose()
+        print(f"derived: {d.meters} meters, {d.increments_written} increments, {d.hours} hours, {d.days} days, "
+              f"{d.months} months, {d.ledger_records} ledger records")
+        for s in d.skipped:
+            print(f"  kept: {s}")
+
+    _run(go)
+
+
+@app.command()
 def mqtt(duration: Annotated[float | None, typer.Option("--duration", help="stop after N seconds")] = None,
+         derive: Annotated[bool, typer.Option("--derive/--no-derive",
+                                              help="derive each commit, or queue it for `data derive`")] = True,
          url: UrlOpt = None) -> None:
     """Run the MQTT subscriber (topic <prefix>/<tenant>/<gateway>/readings, QoS 1, ack after commit)."""
     from parkcarbon.services.ingestion import run_mqtt
@@ -151,7 +174,7 @@ def mqtt(duration: Annotated[float | None, typer.Option("--duration", help="stop
     print(f"subscribing to {settings.mqtt_host}:{settings.mqtt_port} {settings.mqtt_topic_prefix}/+/+/readings "
           f"as {settings.mqtt_client_id}", file=sys.stderr)
     try:
-        stats = run_mqtt(st, settings, duration_s=duration)
+        stats = run_mqtt(st, settings, duration_s=duration, derive=derive)
     except KeyboardInterrupt:
         stats = {}
     finally:

@@ -24,9 +24,12 @@ unknown values. The implementation lives in ``core/metering_*.py``; import from 
 from __future__ import annotations
 
 from parkcarbon.core.metering_aggregate import (
+    BlockTotals,
     PeriodTotals,
     aggregate,
+    aggregate_blocks,
     aggregate_slots,
+    period_quality,
     replace_periods,
     rollup,
     touched_periods,
@@ -51,6 +54,7 @@ from parkcarbon.core.metering_registers import (
     RegisterSpec,
     register_increments,
     register_increments_to_grid,
+    regular_register_grid,
 )
 from parkcarbon.core.metering_series import (
     COMPLETENESS_THRESHOLD_FRAC,
@@ -91,6 +95,7 @@ __all__ = [
     "DEFAULT_INTERVAL_S",
     "DST_FREE_FROM_S",
     "REPORTING_OFFSET_S",
+    "BlockTotals",
     "Completeness",
     "EstimationMethod",
     "EstimationResult",
@@ -112,6 +117,7 @@ __all__ = [
     "SupersessionResult",
     "VirtualMeterFormula",
     "aggregate",
+    "aggregate_blocks",
     "aggregate_slots",
     "check_completeness",
     "check_day_vs_month",
@@ -128,9 +134,11 @@ __all__ = [
     "parse_formula",
     "period_end",
     "period_label",
+    "period_quality",
     "period_start",
     "register_increments",
     "register_increments_to_grid",
+    "regular_register_grid",
     "replace_periods",
     "robust_z_scores",
     "rollup",

@@ -19,14 +19,18 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from parkcarbon.core.activity import Quality
 from parkcarbon.core.metering_series import IntervalSeries, QualityCode
 from parkcarbon.core.metering_time import PeriodLevel, period_end, period_label, period_start
 from parkcarbon.errors import CalculationError, ConflictError, InputError, Location
 
 __all__ = [
+    "BlockTotals",
     "PeriodTotals",
     "aggregate",
+    "aggregate_blocks",
     "aggregate_slots",
+    "period_quality",
     "replace_periods",
     "rollup",
     "touched_periods",
@@ -90,6 +94,59 @@ class PeriodTotals:
             self.total[mask], self.n_expected[mask], self.n_measured[mask], self.n_edited[mask],
             self.n_estimated[mask], self.n_suspect[mask], self.n_missing[mask], self.unit, self.meter_id,
         )
+
+
+@dataclass(frozen=True, eq=False)
+class BlockTotals:
+    """Totals of many blocks of slots at once, one row per block (a meter's day, or its hours).
+
+    Same meaning as :class:`PeriodTotals` (``total`` NaN when nothing was summed; ``n_expected``
+    = slots per block), without period bookkeeping: the caller knows what each row is.
+    """
+
+    total: F64
+    n_expected: I64
+    n_measured: I64
+    n_edited: I64
+    n_estimated: I64
+    n_suspect: I64
+    n_missing: I64
+
+
+def aggregate_blocks(value: npt.ArrayLike, quality: npt.ArrayLike) -> BlockTotals:
+    """Sum a 2-D array of slots (rows = blocks, e.g. days of many meters) in one vectorised step.
+
+    ``value`` [unit] and ``quality`` (:class:`QualityCode`) have shape (blocks, slots); every slot
+    of a block is present (gaps are ``MISSING``). Row ``i`` equals :func:`aggregate_slots` of
+    block ``i`` over the period the block covers.
+    """
+    val = np.asarray(value, dtype=np.float64)
+    q = np.asarray(quality, dtype=np.uint8)
+    if val.shape != q.shape or val.ndim != 2:
+        raise InputError("values and qualities must be 2-D arrays of equal shape",
+                         message_zh="数值与质量必须是同形状的二维数组")
+    summed = q <= QualityCode.EDITED
+    total = np.where(summed, val, 0.0).sum(axis=1)
+    counts = {code: np.count_nonzero(q == code, axis=1).astype(np.int64) for code in QualityCode}
+    n_summed = counts[QualityCode.MEASURED] + counts[QualityCode.EDITED] + counts[QualityCode.ESTIMATED]
+    total[n_summed == 0] = np.nan
+    return BlockTotals(total, np.full(val.shape[0], val.shape[1], dtype=np.int64), counts[QualityCode.MEASURED],
+                       counts[QualityCode.EDITED], counts[QualityCode.ESTIMATED], counts[QualityCode.SUSPECT],
+                       counts[QualityCode.MISSING])
+
+
+def period_quality(n_expected: int, n_measured: int, n_edited: int, n_estimated: int) -> Quality:
+    """Quality of a period total from its slot counts (R4, R12): nothing summed → missing; any
+    estimate → estimated; fewer slots summed than expected → suspect (a partial total); else
+    measured."""
+    n_sum = n_measured + n_edited + n_estimated
+    if n_sum == 0:
+        return Quality.MISSING
+    if n_estimated > 0:
+        return Quality.ESTIMATED
+    if n_sum < n_expected:
+        return Quality.SUSPECT
+    return Quality.MEASURED
 
 
 def touched_periods(ts_s: npt.ArrayLike, level: PeriodLevel | str) -> I64:

@@ -60,6 +60,7 @@ __all__ = [
     "RegisterSpec",
     "register_increments",
     "register_increments_to_grid",
+    "regular_register_grid",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -511,3 +512,44 @@ def register_increments_to_grid(
     method = np.zeros(n_slots, dtype=np.uint8)
     method[estimated] = EstimationMethod.PRORATED_LUMP.code
     return IntervalSeries(int(grid_start_s), int(interval_s), value, quality, method, incs.unit, incs.meter_id)
+
+
+def regular_register_grid(
+    ts_s: npt.ArrayLike,
+    value: npt.ArrayLike,
+    *,
+    interval_s: int,
+    seq: npt.ArrayLike | None = None,
+    register: RegisterSpec | None = None,
+    unit: str = "",
+    meter_id: str = "",
+) -> IntervalSeries | None:
+    """Fast path of :func:`register_increments` + :func:`register_increments_to_grid` for the
+    regular case, or ``None`` when the readings are not regular.
+
+    Regular: at least two readings, sorted, exactly one grid step apart and on the grid
+    (``ts % interval_s == 0``), every value finite, ≥ 0 and within the register, never
+    decreasing, and gateway sequence numbers (if given) consecutive. Then every slot between
+    the first and last reading is ``measured`` with the register difference, computed the same
+    way as the general path (cumulated, then differenced), so the result is identical to
+    ``register_increments_to_grid(register_increments(...), grid_start_s=ts[0], n_slots=n-1)``.
+    Anything else returns ``None`` and the caller uses the general functions (rollovers, resets,
+    gaps, glitches, off-grid readings are classified there).
+    """
+    ts = np.asarray(ts_s, dtype=np.int64)
+    val = np.asarray(value, dtype=np.float64)
+    if ts.ndim != 1 or ts.shape != val.shape or ts.shape[0] < 2 or int(ts[0]) % interval_s:
+        return None
+    if not (np.diff(ts) == interval_s).all() or not np.isfinite(val).all() or (val < 0).any():
+        return None
+    if register is not None and (val > register.max_value).any():
+        return None
+    if seq is not None and not (np.diff(np.asarray(seq, dtype=np.int64)) == 1).all():
+        return None
+    inc = np.diff(val)
+    if (inc < 0).any():
+        return None
+    n = inc.shape[0]
+    energy = np.concatenate(([0.0], np.cumsum(inc)))
+    return IntervalSeries(int(ts[0]), int(interval_s), np.diff(energy), np.full(n, QualityCode.MEASURED, dtype=np.uint8),
+                          np.zeros(n, dtype=np.uint8), unit, meter_id)

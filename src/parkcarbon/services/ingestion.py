@@ -364,7 +364,12 @@ def ingest_readings(store: Store, tenant_id: str, readings: Sequence[ParsedReadi
                                       r.gateway_id or gateway_id, r.gateway_seq))
         res = repo.write_readings(tenant_id, good, batch_id=batch.id, received_at=now)
         nq = repo.quarantine(tenant_id, batch_id=batch.id, items=quarantine)
-        derivation = derive_touched(repo, res.touched) if derive and res.touched else None
+        derivation = None
+        if res.touched:
+            if derive:
+                derivation = derive_touched(repo, res.touched)
+            else:  # deferred: derive_pending (``parkcarbon data derive``) picks the spans up
+                repo.queue_derivation(tenant_id, res.touched, batch_id=batch.id)
         result = ReadingsResult(batch_id=batch.id, received=len(readings), inserted=res.inserted,
                                 duplicates=res.duplicates, conflicts=res.conflicts, quarantined=nq,
                                 derivation=derivation,

@@ -74,10 +74,15 @@ Repository (``repository.py``), grouped:
   :class:`ReadingWriteResult` (inserted / duplicates / conflicts / touched), ``quarantine``,
   ``raw_readings``, ``reading_keys``, ``count_readings``, ``reading_conflicts``,
   ``resolve_conflict``, ``quarantined``;
-* derived data (R3/R4), set-based over many meters: ``replace_increments(meters, windows, rows,
-  code_version=)``, ``put_aggregates(meters, granularity, rows)``, ``increment_slots(ids, lo, hi)``,
-  ``aggregate_tuples``, ``reading_bounds``, ``reading_series``, ``meters_by_ids``; reads:
-  ``increments(meter_id, …, include_superseded=)``, ``aggregates(ids, 'hour'|'day'|'month', …)``.
+* derived data (R3/R4, :mod:`parkcarbon.storage.derived`), set-based over many meters: 15-minute
+  increments are stored columnar, one :class:`~parkcarbon.storage.models.IncrementBlock` per meter
+  and local day — ``write_increment_windows(meters, [IncrementWindow], code_version=)`` →
+  (slots written, day blocks), ``replace_increments(meters, windows, rows, code_version=)`` (the
+  same from slot rows), ``increment_blocks(ids, lo_s, hi_s)``, ``increment_slots(ids, lo, hi)``,
+  ``put_aggregates(meters, 'day'|'month', rows)``, ``day_sums``, ``reading_bounds``,
+  ``reading_arrays``, ``meters_by_ids``; reads: ``increments(meter_id, …, include_superseded=)``
+  (superseded estimates from ``superseded_estimate``), ``aggregates(ids, 'hour'|'day'|'month', …)``
+  (hours computed from the blocks).
   The pipeline that fills them is :mod:`parkcarbon.services.derivation`; ingestion use cases
   (uploads, reading files, HTTP batches, MQTT) are in :mod:`parkcarbon.services.ingestion`.
 
@@ -88,11 +93,15 @@ migrations in ``storage/migrations/`` (run by ``open_store`` / ``parkcarbon data
 from parkcarbon.storage import models_auth as _models_auth  # noqa: F401  (registers the service tables)
 from parkcarbon.storage import models_planning as _models_planning  # noqa: F401  (registers plan_result)
 from parkcarbon.storage import models_targets as _models_targets  # noqa: F401  (targets, budgets, warnings)
+from parkcarbon.storage.derived import DayBlock, IncrementView, IncrementWindow
 from parkcarbon.storage.engine import Store, check_sqlite_file, open_store
 from parkcarbon.storage.repository import GreenPowerMonth, ReadingIn, ReadingWriteResult, Repository
 
 __all__ = [
+    "DayBlock",
     "GreenPowerMonth",
+    "IncrementView",
+    "IncrementWindow",
     "ReadingIn",
     "ReadingWriteResult",
     "Repository",

@@ -5,7 +5,7 @@ Alembic migrations in :mod:`parkcarbon.storage.migrations` (a test checks that m
 migrations agree). Conventions:
 
 * ids are UUID strings (36 characters, not enumerable), except for high-volume meter
-  tables (readings, increments, aggregates) keyed by their natural key;
+  tables (readings, increment blocks, aggregates) keyed by their natural key;
 * every time is stored UTC and timezone-aware (:class:`UtcDateTime`); reporting months are
   ``'YYYY-MM'`` strings in Asia/Shanghai (:class:`parkcarbon.periods.Month`);
 * every row owned by an enterprise or park carries ``tenant_id`` (the data owner, R13);
@@ -28,6 +28,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -41,14 +42,15 @@ __all__ = [
     "ActivityRecordRow",
     "AggregateRow",
     "Base",
+    "DerivationQueue",
     "EnergyAsset",
     "Enterprise",
     "EvidenceFile",
     "GreenCertificate",
     "GreenPowerContract",
     "GreenPowerDelivery",
+    "IncrementBlock",
     "IngestBatch",
-    "IntervalIncrement",
     "Meter",
     "Park",
     "ProductionRecord",
@@ -57,6 +59,7 @@ __all__ = [
     "ReadingConflict",
     "ReportingPeriod",
     "Site",
+    "SupersededEstimate",
     "UtcDateTime",
     "new_id",
     "utc_now",
@@ -333,31 +336,75 @@ class QuarantinedReading(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
 
-class IntervalIncrement(Base):
-    """Derived energy of one interval ``[start_utc, end_utc)`` (区间增量), recomputable (R3).
+class IncrementBlock(Base):
+    """Derived energy of one meter over one Asia/Shanghai day (日增量块), recomputable (R3).
 
-    ``energy`` [carrier canonical unit: raw × multiplier, converted] or NULL (suspect);
-    ``quality`` a :class:`parkcarbon.core.activity.Quality` value; slots without any row are
-    missing (gaps are never stored as 0). An estimate carries ``method_id`` and, when real data
-    or a better estimate replaces it, is kept with ``superseded_by`` → the replacing row (R4).
+    The day's grid slots are stored as packed little-endian arrays (columnar, one row per meter
+    and day instead of one row per slot), so a new day of 15-minute data for a park costs one
+    row per meter: ``energy`` float64 [carrier canonical unit: raw × multiplier, converted],
+    NaN where a slot has no value; ``quality`` uint8 :class:`parkcarbon.core.metering.QualityCode`
+    per slot (``MISSING`` for gaps — never stored as 0); ``method`` uint8
+    :class:`parkcarbon.core.metering.EstimationMethod` code of an estimate (0 = none).
+    ``day_start_utc`` is the UTC instant of local midnight; ``n_slots`` = day length / ``interval_s``.
+    Hourly totals are computed from the blocks on read; day and month totals are in
+    :class:`AggregateRow`. See :mod:`parkcarbon.storage.derived`.
     """
 
-    __tablename__ = "interval_increment"
-    __table_args__ = (Index("ix_interval_increment_meter_start", "meter_id", "start_utc"),)
+    __tablename__ = "increment_block"
+
+    meter_id: Mapped[str] = mapped_column(ForeignKey("meter.id"), primary_key=True)
+    day_start_utc: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    interval_s: Mapped[int] = mapped_column(Integer)
+    n_slots: Mapped[int] = mapped_column(Integer)
+    energy: Mapped[bytes] = mapped_column(LargeBinary)
+    quality: Mapped[bytes] = mapped_column(LargeBinary)
+    method: Mapped[bytes] = mapped_column(LargeBinary)
+    code_version: Mapped[str] = mapped_column(String(20))
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class SupersededEstimate(Base):
+    """An estimated slot that real data or a different estimate replaced (被替代的估算值), kept (R4).
+
+    ``energy`` [carrier canonical unit] and ``method_id`` of the estimate as it was;
+    ``replaced_by_quality`` the quality of the value that replaced it; ``superseded_at`` when.
+    """
+
+    __tablename__ = "superseded_estimate"
+    __table_args__ = (Index("ix_superseded_estimate_meter_start", "meter_id", "start_utc"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
-    tenant_id: Mapped[str] = mapped_column(String(64))
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
     meter_id: Mapped[str] = mapped_column(ForeignKey("meter.id"))
     start_utc: Mapped[datetime] = mapped_column(UtcDateTime)
     end_utc: Mapped[datetime] = mapped_column(UtcDateTime)
     energy: Mapped[float | None] = mapped_column(Float)
-    quality: Mapped[str] = mapped_column(String(12))
-    classification: Mapped[str | None] = mapped_column(String(20))
     method_id: Mapped[str | None] = mapped_column(String(60))
-    superseded_by: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    replaced_by_quality: Mapped[str] = mapped_column(String(12))
     code_version: Mapped[str] = mapped_column(String(20))
-    computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    superseded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class DerivationQueue(Base):
+    """Readings stored without deriving (派生待办): one row per meter and batch, ``[first_utc,
+    last_utc]`` the span of the new readings. Written by ingestion with ``derive=False`` (high-rate
+    streams, bulk loads); :func:`parkcarbon.services.derivation.derive_pending` derives the queue
+    in one park-wide pass and deletes the rows in the same transaction (R3: nothing is lost if it
+    fails; derivation is a recomputation, so running it twice is harmless).
+    """
+
+    __tablename__ = "derivation_queue"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    meter_id: Mapped[str] = mapped_column(ForeignKey("meter.id"))
+    first_utc: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_utc: Mapped[datetime] = mapped_column(UtcDateTime)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("ingest_batch.id"))
+    queued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
 
 class AggregateRow(Base):

@@ -10,13 +10,12 @@ ledger writes into a non-draft period (R7), :class:`ConflictError` for duplicate
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -34,9 +33,9 @@ from parkcarbon.errors import (
     QuantityError,
 )
 from parkcarbon.periods import Month, parse_month
+from parkcarbon.storage.derived import DerivedData
 from parkcarbon.storage.models import (
     ActivityRecordRow,
-    AggregateRow,
     Base,
     EnergyAsset,
     Enterprise,
@@ -45,7 +44,6 @@ from parkcarbon.storage.models import (
     GreenPowerContract,
     GreenPowerDelivery,
     IngestBatch,
-    IntervalIncrement,
     Meter,
     Park,
     ProductionRecord,
@@ -117,6 +115,17 @@ class ReadingWriteResult:
     touched: Mapping[str, tuple[datetime, datetime]] = field(default_factory=dict)
 
 
+class LedgerEntry(NamedTuple):
+    """The current version of a ledger key: row id, quantity [carrier unit] or None, quality,
+    version, source."""
+
+    id: str
+    quantity: float | None
+    quality: str
+    version: int
+    source: str
+
+
 @dataclass(frozen=True)
 class GreenPowerMonth:
     """Green power delivered to an enterprise in a month [kWh] under one contract."""
@@ -176,15 +185,11 @@ def _check_number(value: float | None, name: str, *, allow_none: bool = True, re
 _ID_MAX = 36  # length of the String(36) id columns
 
 
-class Repository:
+class Repository(DerivedData):
     """Typed access to the store inside one transaction. See the package docstring for the API."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    @property
-    def backend(self) -> str:
-        return self.session.get_bind().dialect.name
 
     def flush(self) -> None:
         self.session.flush()
@@ -397,40 +402,36 @@ class Repository:
     # =========================================================================================
 
     def put_activity_records(self, records: Iterable[ActivityRecord], *, batch_id: str | None = None,
-                             created_by: str | None = None) -> list[ActivityRecordRow]:
+                             created_by: str | None = None) -> list[str]:
         """Write ledger rows (月度活动水平数据) as new versions; identical values are no-ops.
 
         For each (enterprise, month, carrier, flow, subtype): no current row → version 1;
         a current row with the same quantity and quality → unchanged; otherwise the current row
         is marked ``superseded`` and a new version is written. Refused (LockedPeriodError) for
         a period that is not draft/returned. ``record_id`` becomes the row id when it is unused.
+        Returns the ids of the current rows of the records (new or unchanged). Set-based: one
+        statement marks the replaced versions, one inserts the new ones.
         """
         recs = list(records)
         ent_ids = {r.enterprise_id for r in recs}
-        tenants = {e.id: e.tenant_id for e in self.session.scalars(select(Enterprise).where(
+        tenants = {eid: tenant for eid, tenant in self.session.execute(select(Enterprise.id, Enterprise.tenant_id).where(
             Enterprise.id.in_(sorted(ent_ids))))}
         for eid in sorted(ent_ids - set(tenants)):
             self.get_enterprise(eid)  # raises the located NotFoundError
         locked: set[tuple[str, str]] = self.locked_months(ent_ids)
         months = sorted({str(r.month) for r in recs})
         # one query for the current rows of every key in the write, one for the ids already taken
-        current_rows: dict[tuple[str, str, str, str, str], ActivityRecordRow] = {}
-        if recs:
-            for row in self.session.scalars(select(ActivityRecordRow).where(
-                    ActivityRecordRow.enterprise_id.in_(sorted(ent_ids)),
-                    ActivityRecordRow.month >= months[0], ActivityRecordRow.month <= months[-1],
-                    ActivityRecordRow.status == "current")):
-                current_rows[(row.enterprise_id, row.month, row.carrier, row.flow, row.subtype)] = row
+        current_rows = self.current_ledger(ent_ids, months[0], months[-1]) if recs else {}
         # a client's record id becomes the row id only when it fits the id column (36 characters)
         wanted_ids = sorted({r.record_id for r in recs if r.record_id and len(r.record_id) <= _ID_MAX})
         taken: set[str] = set()
         for i in range(0, len(wanted_ids), 500):
             taken.update(self.session.scalars(select(ActivityRecordRow.id).where(
                 ActivityRecordRow.id.in_(wanted_ids[i:i + 500]))))
-        out: list[ActivityRecordRow] = []
-        new_rows: list[ActivityRecordRow] = []
+        out: list[str] = []
+        new_rows: list[dict[str, Any]] = []
+        replaced: list[str] = []
         seen: set[tuple[str, str, str, str, str]] = set()
-        superseded = False
         for rec in recs:
             m = str(rec.month)
             if (rec.enterprise_id, m) in locked:
@@ -445,29 +446,45 @@ class Repository:
             seen.add(key)
             current = current_rows.get(key)
             if current is not None and current.quantity == rec.quantity and current.quality == str(rec.quality):
-                out.append(current)
+                out.append(current.id)
                 continue
             version = 1
             if current is not None:
-                current.status = "superseded"
+                replaced.append(current.id)
                 version = current.version + 1
-                superseded = True
             if rec.record_id and len(rec.record_id) <= _ID_MAX and rec.record_id not in taken:
                 rid = rec.record_id
                 taken.add(rid)
             else:
                 rid = new_id()
-            row = ActivityRecordRow(
-                id=rid, tenant_id=tenants[rec.enterprise_id], enterprise_id=rec.enterprise_id, month=m,
-                carrier=rec.carrier, flow=str(rec.flow), subtype=rec.subtype or "", quantity=rec.quantity,
-                unit=carrier_info(rec.carrier).unit, source=rec.source[:300], quality=str(rec.quality),
-                status="current", version=version, batch_id=batch_id, created_by=created_by)
-            out.append(row)
-            new_rows.append(row)
-        if superseded:
-            self.session.flush()  # the superseded status first: (key, version) stays unique at every step
-        self.session.add_all(new_rows)
-        self.session.flush()
+            out.append(rid)
+            new_rows.append({
+                "id": rid, "tenant_id": tenants[rec.enterprise_id], "enterprise_id": rec.enterprise_id, "month": m,
+                "carrier": rec.carrier, "flow": str(rec.flow), "subtype": rec.subtype or "", "quantity": rec.quantity,
+                "unit": carrier_info(rec.carrier).unit, "source": rec.source[:300], "quality": str(rec.quality),
+                "status": "current", "version": version, "batch_id": batch_id, "created_by": created_by,
+                "created_at": utc_now()})
+        # the replaced versions first, so (key, version) stays unique at every step
+        for i in range(0, len(replaced), 500):
+            self.session.execute(update(ActivityRecordRow).where(ActivityRecordRow.id.in_(replaced[i:i + 500]))
+                                 .values(status="superseded"), execution_options={"synchronize_session": "evaluate"})
+        if new_rows:
+            self.session.execute(insert(ActivityRecordRow), new_rows)
+        return out
+
+    def current_ledger(self, enterprise_ids: Iterable[str], first: Month | str,
+                       last: Month | str) -> dict[tuple[str, str, str, str, str], LedgerEntry]:
+        """Current ledger rows of the enterprises in ``[first, last]`` by key (enterprise, month,
+        carrier, flow, subtype), without loading ORM objects."""
+        t = cast(Table, ActivityRecordRow.__table__)
+        ids = sorted(set(enterprise_ids))
+        out: dict[tuple[str, str, str, str, str], LedgerEntry] = {}
+        for i in range(0, len(ids), 500):
+            for r in self.session.execute(select(
+                    t.c.enterprise_id, t.c.month, t.c.carrier, t.c.flow, t.c.subtype, t.c.id, t.c.quantity, t.c.quality,
+                    t.c.version, t.c.source).where(t.c.enterprise_id.in_(ids[i:i + 500]), t.c.month >= _month_text(first),
+                                                   t.c.month <= _month_text(last), t.c.status == "current")):
+                out[(r[0], r[1], r[2], r[3], r[4])] = LedgerEntry(r[5], r[6], r[7], r[8], r[9])
         return out
 
     def activity_rows(self, *, enterprise_ids: Iterable[str] | None = None, park_id: str | None = None,
@@ -1049,196 +1066,6 @@ class Repository:
         if tenant_id is not None:
             q = q.where(QuarantinedReading.tenant_id == tenant_id)
         return list(self.session.scalars(q.order_by(QuarantinedReading.received_at)))
-
-    # =========================================================================================
-    # derived data (recomputable, R3)
-    # =========================================================================================
-
-    def increments(self, meter_id: str, *, start_utc: datetime | None = None, end_utc: datetime | None = None,
-                   include_superseded: bool = False) -> list[IntervalIncrement]:
-        """Derived increments of a meter by slot start (current ones, or with the superseded history)."""
-        q = select(IntervalIncrement).where(IntervalIncrement.meter_id == meter_id)
-        if not include_superseded:
-            q = q.where(IntervalIncrement.superseded_by.is_(None))
-        if start_utc is not None:
-            q = q.where(IntervalIncrement.start_utc >= start_utc)
-        if end_utc is not None:
-            q = q.where(IntervalIncrement.start_utc < end_utc)
-        return list(self.session.scalars(q.order_by(IntervalIncrement.start_utc, IntervalIncrement.id)))
-
-    def aggregates(self, meter_ids: Iterable[str], granularity: str, *, start_utc: datetime | None = None,
-                   end_utc: datetime | None = None) -> list[AggregateRow]:
-        """Stored aggregates of the meters at ``granularity`` with period start in ``[start_utc, end_utc)``."""
-        ids = sorted(set(meter_ids))
-        q = select(AggregateRow).where(AggregateRow.meter_id.in_(ids), AggregateRow.granularity == granularity)
-        if start_utc is not None:
-            q = q.where(AggregateRow.period_start_utc >= start_utc)
-        if end_utc is not None:
-            q = q.where(AggregateRow.period_start_utc < end_utc)
-        return list(self.session.scalars(q.order_by(AggregateRow.meter_id, AggregateRow.period_start_utc)))
-
-    # -- bulk helpers of the incremental derivation (many meters, one statement each) --------
-
-    def meters_by_ids(self, meter_ids: Iterable[str]) -> dict[str, Meter]:
-        ids = sorted(set(meter_ids))
-        out: dict[str, Meter] = {}
-        for i in range(0, len(ids), 500):
-            for m in self.session.scalars(select(Meter).where(Meter.id.in_(ids[i:i + 500]))):
-                out[m.id] = m
-        return out
-
-    def reading_bounds(self, meter_ids: Sequence[str], lo: datetime, hi: datetime,
-                       channel: str = "") -> dict[str, tuple[datetime | None, datetime | None]]:
-        """Per meter: the last raw reading before ``lo`` and the first after ``hi``."""
-        t = cast(Table, RawReading.__table__)
-        prev: dict[str, datetime | None] = {}
-        nxt: dict[str, datetime | None] = {}
-        for i in range(0, len(meter_ids), 500):
-            chunk = list(meter_ids[i:i + 500])
-            base = and_(t.c.meter_id.in_(chunk), t.c.channel == channel)
-            for mid, ts in self.session.execute(select(t.c.meter_id, func.max(t.c.ts_utc)).where(
-                    base, t.c.ts_utc < lo).group_by(t.c.meter_id)):
-                prev[mid] = _aware(ts)
-            for mid, ts in self.session.execute(select(t.c.meter_id, func.min(t.c.ts_utc)).where(
-                    base, t.c.ts_utc > hi).group_by(t.c.meter_id)):
-                nxt[mid] = _aware(ts)
-        return {m: (prev.get(m), nxt.get(m)) for m in meter_ids}
-
-    def reading_series(self, meter_ids: Sequence[str], lo: datetime, hi: datetime,
-                       channel: str = "") -> dict[str, tuple[list[datetime], list[float], list[int | None]]]:
-        """Per meter: (timestamps, values, gateway sequence numbers) of raw readings in ``[lo, hi]``, by time."""
-        t = cast(Table, RawReading.__table__)
-        out: dict[str, tuple[list[datetime], list[float], list[int | None]]] = {m: ([], [], []) for m in meter_ids}
-        for i in range(0, len(meter_ids), 500):
-            q = select(t.c.meter_id, t.c.ts_utc, t.c.value, t.c.gateway_seq).where(
-                t.c.meter_id.in_(list(meter_ids[i:i + 500])), t.c.channel == channel, t.c.ts_utc >= lo,
-                t.c.ts_utc <= hi).order_by(t.c.meter_id, t.c.ts_utc)
-            for mid, ts, val, seq in self.session.execute(q):
-                a, b, c = out[mid]
-                a.append(ts)
-                b.append(val)
-                c.append(seq)
-        return out
-
-    def replace_increments(self, meters: Mapping[str, Meter], windows: Mapping[str, tuple[datetime, datetime]],
-                           rows: Mapping[str, Sequence[Mapping[str, Any]]], *, code_version: str) -> int:
-        """Replace the derived increments of each meter in its window ``[start, end)`` (R3/R4).
-
-        ``rows[meter_id]``: dicts with start_utc, end_utc, energy, quality, method_id (and optionally
-        classification), one per slot that is not missing. Current measured/edited/suspect rows in
-        a window are recomputable and are deleted; a current *estimate* is kept unchanged when the
-        new row is the same estimate, otherwise it stays visible with ``superseded_by`` pointing
-        at the row that replaced it (or is deleted when its slot has no value any more).
-        Returns the number of rows inserted.
-        """
-        t = cast(Table, IntervalIncrement.__table__)
-        by_window: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
-        for mid, w in windows.items():
-            by_window[w].append(mid)
-        old_est: dict[tuple[str, datetime], Any] = {}
-        for (ws, we), mids in by_window.items():
-            for i in range(0, len(mids), 500):
-                window = and_(t.c.meter_id.in_(mids[i:i + 500]), t.c.start_utc >= ws, t.c.start_utc < we,
-                              t.c.superseded_by.is_(None))
-                for r in self.session.execute(select(t.c.id, t.c.meter_id, t.c.start_utc, t.c.energy, t.c.method_id)
-                                              .where(window, t.c.quality == "estimated")):
-                    old_est[(r.meter_id, r.start_utc)] = r
-                self.session.execute(delete(t).where(window, t.c.quality != "estimated"))
-        now = utc_now()
-        new_rows: list[tuple[Any, ...]] = []
-        new_keys: set[tuple[str, datetime]] = set()
-        for mid, mrows in rows.items():
-            tenant = meters[mid].tenant_id
-            for nr in mrows:
-                key = (mid, nr["start_utc"])
-                est = old_est.get(key)
-                if est is not None and nr["quality"] == "estimated" and est.energy == nr["energy"] \
-                        and est.method_id == nr.get("method_id"):
-                    old_est.pop(key)
-                    continue
-                new_keys.add(key)
-                new_rows.append((tenant, mid, nr["start_utc"], nr["end_utc"], nr["energy"], nr["quality"],
-                                 nr.get("classification"), nr.get("method_id"), code_version, now))
-        cols = ("tenant_id", "meter_id", "start_utc", "end_utc", "energy", "quality", "classification", "method_id",
-                "code_version", "computed_at")
-        if new_rows:
-            if self.backend == "sqlite":
-                conn = self.session.connection()
-                conn.exec_driver_sql(
-                    f"INSERT INTO interval_increment ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    [(a, b, _sqlite_ts(c), _sqlite_ts(d), e, f, g, h, i, _sqlite_ts(j))
-                     for a, b, c, d, e, f, g, h, i, j in new_rows])
-            else:
-                self.session.execute(insert(IntervalIncrement), [dict(zip(cols, r, strict=True)) for r in new_rows])
-        if old_est:
-            gone = [e.id for k, e in old_est.items() if k not in new_keys]
-            if gone:
-                self.session.execute(delete(t).where(t.c.id.in_(gone)))
-            ids = [e.id for k, e in old_est.items() if k in new_keys]
-            if ids:
-                n = t.alias("n")
-                newest = select(func.max(n.c.id)).where(
-                    n.c.meter_id == t.c.meter_id, n.c.start_utc == t.c.start_utc, n.c.superseded_by.is_(None),
-                    n.c.id != t.c.id).scalar_subquery()
-                self.session.execute(update(t).where(t.c.id.in_(ids)).values(superseded_by=newest))
-        return len(new_rows)
-
-    def increment_slots(self, meter_ids: Sequence[str], lo: datetime,
-                        hi: datetime) -> dict[str, list[tuple[datetime, float | None, str]]]:
-        """Per meter: (slot start, energy, quality) of the current increments in ``[lo, hi)``."""
-        t = cast(Table, IntervalIncrement.__table__)
-        out: dict[str, list[tuple[datetime, float | None, str]]] = {m: [] for m in meter_ids}
-        for i in range(0, len(meter_ids), 500):
-            q = select(t.c.meter_id, t.c.start_utc, t.c.energy, t.c.quality).where(
-                t.c.meter_id.in_(list(meter_ids[i:i + 500])), t.c.start_utc >= lo, t.c.start_utc < hi,
-                t.c.superseded_by.is_(None))
-            for mid, a, b, c in self.session.execute(q):
-                out[mid].append((a, b, c))
-        return out
-
-    _AGG_COLS = ("period_start_utc", "energy", "n_expected", "n_measured", "n_edited", "n_estimated", "n_suspect",
-                 "interval_s", "quality")
-
-    def aggregate_tuples(self, meter_ids: Sequence[str], granularity: str, lo: datetime,
-                         hi: datetime) -> dict[str, list[tuple[Any, ...]]]:
-        """Per meter: stored aggregates as tuples in :attr:`_AGG_COLS` order, period start in ``[lo, hi)``."""
-        t = cast(Table, AggregateRow.__table__)
-        out: dict[str, list[tuple[Any, ...]]] = {m: [] for m in meter_ids}
-        for i in range(0, len(meter_ids), 500):
-            q = select(t.c.meter_id, *[t.c[c] for c in self._AGG_COLS]).where(
-                t.c.meter_id.in_(list(meter_ids[i:i + 500])), t.c.granularity == granularity,
-                t.c.period_start_utc >= lo, t.c.period_start_utc < hi).order_by(t.c.meter_id, t.c.period_start_utc)
-            for row in self.session.execute(q):
-                out[row[0]].append(tuple(row[1:]))
-        return out
-
-    def put_aggregates(self, meters: Mapping[str, Meter], granularity: str,
-                       rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> int:
-        """Replace hour/day/month aggregates (each row: period_start_utc, energy, n_expected, n_measured,
-        n_edited, n_estimated, n_suspect, interval_s, quality) of many meters."""
-        t = cast(Table, AggregateRow.__table__)
-        by_range: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
-        for mid, mrows in rows.items():
-            if mrows:
-                starts = [r["period_start_utc"] for r in mrows]
-                by_range[(min(starts), max(starts))].append(mid)
-        for (lo, hi), mids in by_range.items():
-            for i in range(0, len(mids), 500):
-                self.session.execute(delete(t).where(t.c.meter_id.in_(mids[i:i + 500]), t.c.granularity == granularity,
-                                                     t.c.period_start_utc >= lo, t.c.period_start_utc <= hi))
-        now = utc_now()
-        cols = ("meter_id", "granularity", "tenant_id", "computed_at", *self._AGG_COLS)
-        flat = [(mid, granularity, meters[mid].tenant_id, now, *(r[c] for c in self._AGG_COLS))
-                for mid, mrows in rows.items() for r in mrows]
-        if not flat:
-            return 0
-        if self.backend == "sqlite":
-            self.session.connection().exec_driver_sql(
-                f"INSERT INTO meter_aggregate ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                [(a, b, c, _sqlite_ts(d), _sqlite_ts(e), *rest) for a, b, c, d, e, *rest in flat])
-        else:
-            self.session.execute(insert(AggregateRow), [dict(zip(cols, r, strict=True)) for r in flat])
-        return len(flat)
 
     def mark_batch(self, batch_id: str, **counts: Any) -> None:
         """Store counts and the result of a batch (inserted_count, duplicate_count, …, result_json)."""
