@@ -191,3 +191,25 @@ def test_aggregate_refusals() -> None:
         rollup(aggregate(IntervalSeries.empty(T0, 4), "day"), "hour")
     with pytest.raises(CalculationError):
         replace_periods(aggregate(IntervalSeries.empty(T0, 4), "day"), aggregate(IntervalSeries.empty(T0, 4), "month"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-1_000_000_000, 4_000_000_000))
+def test_scalar_day_helpers_equal_period_start(s: int) -> None:
+    """The scalar day helpers (fast path since 1992) agree with the vectorised tz-database rule,
+    including the daylight-saving years 1986–1991."""
+    from parkcarbon.core.metering import local_day_end, local_day_start, period_end, period_start
+
+    start = int(period_start(np.array([s]), "day")[0])
+    assert local_day_start(s) == start
+    assert local_day_end(start) == int(period_end(np.array([start]), "day")[0])
+
+
+def test_epoch_helpers_round_trip_and_refuse_naive_times() -> None:
+    from parkcarbon.core.metering import epoch_s, utc_datetime
+
+    t = datetime(2025, 3, 1, 16, 0, 30, 999_999, tzinfo=UTC)
+    assert epoch_s(t) == int(t.timestamp()) and utc_datetime(epoch_s(t)) == t.replace(microsecond=0)
+    assert epoch_s(datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC)) == -1  # floor, not truncation
+    with pytest.raises(PeriodError):
+        epoch_s(datetime(2025, 3, 1))

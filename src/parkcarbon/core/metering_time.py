@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,10 +28,14 @@ __all__ = [
     "DST_FREE_FROM_S",
     "REPORTING_OFFSET_S",
     "PeriodLevel",
+    "epoch_s",
+    "local_day_end",
+    "local_day_start",
     "period_end",
     "period_label",
     "period_start",
     "to_epoch_seconds",
+    "utc_datetime",
     "utc_offsets",
 ]
 
@@ -42,6 +47,7 @@ REPORTING_OFFSET_S = 8 * 3600
 DST_FREE_FROM_S = 694_224_000
 
 _EPOCH_NAIVE = datetime(1970, 1, 1)
+_EPOCH_DT = datetime(1970, 1, 1, tzinfo=UTC)
 
 I64 = npt.NDArray[np.int64]
 
@@ -91,6 +97,34 @@ def to_epoch_seconds(values: Iterable[datetime] | npt.ArrayLike) -> I64:
                 location=Location(row=i + 1, value=item),
             )
     return out
+
+
+def epoch_s(ts: datetime) -> int:
+    """Whole UTC epoch seconds of one aware datetime (floor) [s]."""
+    if ts.tzinfo is None:
+        raise PeriodError(f"timestamp {ts.isoformat()} has no time zone", message_zh=f"时间戳 {ts.isoformat()} 缺少时区",
+                          hint="give an offset such as +08:00 or Z", hint_zh="请注明时区偏移，如 +08:00 或 Z")
+    return int(ts.timestamp() // 1)
+
+
+def utc_datetime(s: int | np.integer[Any]) -> datetime:
+    """The aware UTC datetime of epoch second ``s`` [s]."""
+    return _EPOCH_DT + timedelta(seconds=int(s))
+
+
+def local_day_start(s: int) -> int:
+    """Start of the Asia/Shanghai day containing instant ``s`` [UTC epoch s] (scalar
+    :func:`period_start` for days; plain arithmetic since 1992, when UTC+8 became fixed)."""
+    if s >= DST_FREE_FROM_S:
+        return (s + REPORTING_OFFSET_S) // 86400 * 86400 - REPORTING_OFFSET_S
+    return int(period_start(np.array([s], dtype=np.int64), PeriodLevel.DAY)[0])
+
+
+def local_day_end(day_start_s: int) -> int:
+    """Exclusive end of the Asia/Shanghai day starting at ``day_start_s`` [UTC epoch s]."""
+    if day_start_s >= DST_FREE_FROM_S:
+        return day_start_s + 86400
+    return int(period_end(np.array([day_start_s], dtype=np.int64), PeriodLevel.DAY)[0])
 
 
 def utc_offsets(ts_s: npt.ArrayLike) -> I64:

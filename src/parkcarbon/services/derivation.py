@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ from parkcarbon.core.metering import (
     QualityCode,
     RegisterSpec,
     aggregate_blocks,
+    epoch_s,
     interval_values_to_grid,
     period_end,
     period_quality,
@@ -51,6 +52,7 @@ from parkcarbon.core.metering import (
     register_increments,
     register_increments_to_grid,
     regular_register_grid,
+    utc_datetime,
 )
 from parkcarbon.core.trace import CODE_VERSION
 from parkcarbon.errors import ParkcarbonError
@@ -83,14 +85,6 @@ class DerivationResult:
     months: int
     ledger_records: int
     skipped: tuple[str, ...] = field(default_factory=tuple)
-
-
-def _epoch(ts: datetime) -> int:
-    return int(ts.timestamp())
-
-
-def _dt(s: int | np.integer[Any]) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(s))
 
 
 def _grid_of(meter: Meter) -> int:
@@ -157,12 +151,12 @@ def _derive_group(repo: Repository, meters: dict[str, Meter], lo: datetime, hi: 
                   skipped: list[str]) -> tuple[int, int, int, dict[str, set[Month]]]:
     """Recompute meters that received new readings in ``[lo, hi]`` with set-based statements."""
     ids = sorted(meters)
-    lo_s, hi_s = _epoch(lo), _epoch(hi)
+    lo_s, hi_s = epoch_s(lo), epoch_s(hi)
     bounds = repo.reading_bounds(ids, lo, hi)
     # interval meters need the whole grid slots around the new readings (grid ≤ 1 h)
     load_lo = min([lo_s - 3600, *[p for p, _n in bounds.values() if p is not None]])
     load_hi = max([hi_s + 3600, *[n for _p, n in bounds.values() if n is not None]])
-    data = repo.reading_arrays(ids, _dt(load_lo), _dt(load_hi))
+    data = repo.reading_arrays(ids, utc_datetime(load_lo), utc_datetime(load_hi))
     windows: list[IncrementWindow] = []
     n_hours = 0
     for mid in ids:
@@ -184,7 +178,7 @@ def _derive_group(repo: Repository, meters: dict[str, Meter], lo: datetime, hi: 
     for same in group_blocks(blocks).values():
         tot = aggregate_blocks(np.stack([b.energy for b in same]), np.stack([b.quality for b in same]))
         for i, b in enumerate(same):
-            day_rows[b.meter_id].append({"period_start_utc": _dt(b.day_start_s), "interval_s": b.interval_s,
+            day_rows[b.meter_id].append({"period_start_utc": utc_datetime(b.day_start_s), "interval_s": b.interval_s,
                                          **period_row(tot, i)})
     repo.put_aggregates(meters, "day", day_rows)
     # months: rolled up from the stored days of each touched month (absent days count as missing)
@@ -195,16 +189,16 @@ def _derive_group(repo: Repository, meters: dict[str, Meter], lo: datetime, hi: 
     months_of: dict[str, set[Month]] = defaultdict(set)
     for m0, mids in sorted(by_month.items()):
         m1 = int(period_end(np.array([m0]), PeriodLevel.MONTH)[0])
-        sums = repo.day_sums(sorted(mids), _dt(m0), _dt(m1))
+        sums = repo.day_sums(sorted(mids), utc_datetime(m0), utc_datetime(m1))
         for mid in sorted(mids):
             energy, meas, edit, est, sus = sums.get(mid, (None, 0, 0, 0, 0))
             grid = _grid_of(meters[mid])
             n_exp = (m1 - m0) // grid
             month_rows[mid].append({
-                "period_start_utc": _dt(m0), "energy": None if energy is None else float(energy), "n_expected": n_exp,
+                "period_start_utc": utc_datetime(m0), "energy": None if energy is None else float(energy), "n_expected": n_exp,
                 "n_measured": int(meas), "n_edited": int(edit), "n_estimated": int(est), "n_suspect": int(sus),
                 "interval_s": grid, "quality": period_quality(n_exp, int(meas), int(edit), int(est)).value})
-            months_of[mid].add(Month.of(_dt(m0)))
+            months_of[mid].add(Month.of(utc_datetime(m0)))
     repo.put_aggregates(meters, "month", month_rows)
     return n_inc, n_hours, sum(len(v) for v in day_rows.values()), months_of
 
@@ -238,7 +232,7 @@ def _update_ledger(repo: Repository, touched: Mapping[str, set[Month]], skipped:
                 if row is not None and not row.source.startswith(meter_source_prefix):
                     skipped.append(f"{ent_id} {month} {carrier} {flow.value}: ledger value from {row.source!r} kept")
                     continue
-                m0 = _epoch(month.start_utc)
+                m0 = epoch_s(month.start_utc)
                 found = [aggs[(m.id, m0)] for m in ms if (m.id, m0) in aggs]
                 if not found:
                     continue

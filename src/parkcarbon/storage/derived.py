@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, cast
 
@@ -30,15 +30,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from parkcarbon.core.metering import (
-    DST_FREE_FROM_S,
-    REPORTING_OFFSET_S,
     EstimationMethod,
-    PeriodLevel,
     QualityCode,
     aggregate_blocks,
-    period_end,
+    epoch_s,
+    local_day_end,
+    local_day_start,
     period_quality,
-    period_start,
+    utc_datetime,
 )
 from parkcarbon.errors import InputError
 from parkcarbon.storage.models import (
@@ -55,21 +54,12 @@ F64 = npt.NDArray[np.float64]
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _QUALITY_NAMES = {int(c): c.quality.value for c in QualityCode}
 _MISSING = int(QualityCode.MISSING)
 _ESTIMATED = int(QualityCode.ESTIMATED)
 _CHUNK = 500
 _FIRST_S = -2_208_988_800  # 1900-01-01: open ranges of block queries
 _LAST_S = 7_258_118_400  # 2200-01-01
-
-
-def _dt(s: int | np.integer[Any]) -> datetime:
-    return _EPOCH + timedelta(seconds=int(s))
-
-
-def _s(ts: datetime) -> int:
-    return int(ts.timestamp())
 
 
 def _method_id(code: int) -> str | None:
@@ -127,21 +117,8 @@ class DayBlock:
         return int(self.energy.shape[0])
 
 
-def _day_start(s: int) -> int:
-    """Start of the Asia/Shanghai day containing instant ``s`` [UTC epoch s]."""
-    if s >= DST_FREE_FROM_S:  # fixed UTC+8 since 1992
-        return (s + REPORTING_OFFSET_S) // 86400 * 86400 - REPORTING_OFFSET_S
-    return int(period_start(np.array([s]), PeriodLevel.DAY)[0])
-
-
-def _day_end(day_start_s: int) -> int:
-    if day_start_s >= DST_FREE_FROM_S:
-        return day_start_s + 86400
-    return int(period_end(np.array([day_start_s]), PeriodLevel.DAY)[0])
-
-
 def _empty_block(meter_id: str, day_start_s: int, interval_s: int) -> DayBlock:
-    n = (_day_end(day_start_s) - day_start_s) // interval_s
+    n = (local_day_end(day_start_s) - day_start_s) // interval_s
     return DayBlock(meter_id, day_start_s, interval_s, np.full(n, np.nan), np.full(n, _MISSING, dtype=np.uint8),
                     np.zeros(n, dtype=np.uint8))
 
@@ -149,10 +126,10 @@ def _empty_block(meter_id: str, day_start_s: int, interval_s: int) -> DayBlock:
 def _day_starts(lo_s: int, hi_s: int) -> list[int]:
     """Starts of the local days overlapping ``[lo_s, hi_s)``."""
     out: list[int] = []
-    d = _day_start(lo_s)
+    d = local_day_start(lo_s)
     while d < hi_s:
         out.append(d)
-        d = _day_end(d)
+        d = local_day_end(d)
     return out
 
 
@@ -171,7 +148,7 @@ class DerivedData:
     def _ts_param(self, ts: datetime | int) -> Any:
         """A UTC instant (datetime or epoch s) as the driver stores it (SQLite: SQLAlchemy's text)."""
         if not isinstance(ts, datetime):
-            ts = _dt(ts)
+            ts = utc_datetime(ts)
         if self.backend == "sqlite":
             return ts.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         return ts
@@ -185,6 +162,17 @@ class DerivedData:
         if self.backend == "sqlite":
             return np.array(values, dtype="datetime64[us]").astype(np.int64) // 1_000_000
         return np.array(values, dtype=np.int64)
+
+    def _in(self, col: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        """``col`` in ``values`` as SQL and parameters (PostgreSQL: one array parameter)."""
+        if self.backend == "postgresql":
+            return f"{col} = ANY(?)", [list(values)]
+        return f"{col} IN ({', '.join('?' * len(values))})", list(values)
+
+    def _chunks(self, values: Sequence[str]) -> list[list[str]]:
+        """Id lists small enough for one statement (SQLite binds each id as a parameter)."""
+        size = 10_000 if self.backend == "postgresql" else _CHUNK
+        return [list(values[i:i + size]) for i in range(0, len(values), size)]
 
     def _driver(self, sql: str, params: Sequence[Any] = (), *, many: bool = False) -> list[tuple[Any, ...]]:
         """Run ``sql`` (``?`` placeholders) on the session's own DB-API connection, so in the same
@@ -260,14 +248,13 @@ class DerivedData:
         long the meter's history is."""
         out: dict[str, tuple[int | None, int | None]] = {}
         lo_p, hi_p = self._ts_param(lo), self._ts_param(hi)
-        for i in range(0, len(meter_ids), _CHUNK):
-            chunk = list(meter_ids[i:i + _CHUNK])
+        for chunk in self._chunks(meter_ids):
+            in_sql, in_params = self._in("m.id", chunk)
             rows = self._driver(
                 "SELECT m.id, (SELECT r.ts_utc FROM raw_reading r WHERE r.meter_id = m.id AND r.channel = ? "
                 "AND r.ts_utc < ? ORDER BY r.ts_utc DESC LIMIT 1), (SELECT r.ts_utc FROM raw_reading r "
                 "WHERE r.meter_id = m.id AND r.channel = ? AND r.ts_utc > ? ORDER BY r.ts_utc LIMIT 1) "
-                f"FROM meter m WHERE m.id IN ({', '.join('?' * len(chunk))})",
-                [channel, lo_p, channel, hi_p, *chunk])
+                f"FROM meter m WHERE {in_sql}", [channel, lo_p, channel, hi_p, *in_params])
             for mid, prev, nxt in rows:
                 out[mid] = (None if prev is None else self._epoch_one(prev),
                             None if nxt is None else self._epoch_one(nxt))
@@ -275,20 +262,20 @@ class DerivedData:
 
     def _epoch_one(self, value: Any) -> int:
         if isinstance(value, datetime):
-            return _s(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
+            return epoch_s(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
         return int(self._epochs([value])[0])
 
     def month_totals(self, meter_ids: Sequence[str], lo: datetime, hi: datetime) -> dict[tuple[str, int], tuple[Any, ...]]:
         """Stored month aggregates with start in ``[lo, hi)``: (meter id, month start [UTC epoch s]) →
         (energy or None, n_expected, n_measured, n_edited, n_estimated)."""
         out: dict[tuple[str, int], tuple[Any, ...]] = {}
-        for i in range(0, len(meter_ids), _CHUNK):
-            chunk = list(meter_ids[i:i + _CHUNK])
+        for chunk in self._chunks(meter_ids):
+            in_sql, in_params = self._in("meter_id", chunk)
             rows = self._driver(
                 f"SELECT meter_id, {self._epoch_sql('period_start_utc')}, energy, n_expected, n_measured, n_edited, "
-                f"n_estimated FROM meter_aggregate WHERE meter_id IN ({', '.join('?' * len(chunk))}) "
+                f"n_estimated FROM meter_aggregate WHERE {in_sql} "
                 "AND granularity = 'month' AND period_start_utc >= ? AND period_start_utc < ?",
-                [*chunk, self._ts_param(lo), self._ts_param(hi)])
+                [*in_params, self._ts_param(lo), self._ts_param(hi)])
             if rows:
                 starts = self._epochs([r[1] for r in rows]).tolist()
                 for r, st in zip(rows, starts, strict=True):
@@ -300,12 +287,12 @@ class DerivedData:
         """Per meter: raw readings in ``[lo, hi]`` by time as arrays (UTC epoch s, raw value,
         gateway sequence numbers or None when any is unknown)."""
         out: dict[str, tuple[I64, F64, I64 | None]] = {}
-        for i in range(0, len(meter_ids), _CHUNK):
-            chunk = list(meter_ids[i:i + _CHUNK])
+        for chunk in self._chunks(meter_ids):
+            in_sql, in_params = self._in("meter_id", chunk)
             rows = self._driver(
                 f"SELECT meter_id, {self._epoch_sql('ts_utc')}, value, gateway_seq FROM raw_reading "
-                f"WHERE meter_id IN ({', '.join('?' * len(chunk))}) AND channel = ? AND ts_utc >= ? AND ts_utc <= ? "
-                "ORDER BY meter_id, ts_utc", [*chunk, channel, self._ts_param(lo), self._ts_param(hi)])
+                f"WHERE {in_sql} AND channel = ? AND ts_utc >= ? AND ts_utc <= ? "
+                "ORDER BY meter_id, ts_utc", [*in_params, channel, self._ts_param(lo), self._ts_param(hi)])
             if not rows:
                 continue
             n = len(rows)
@@ -324,15 +311,15 @@ class DerivedData:
 
     def increment_blocks(self, meter_ids: Sequence[str], lo_s: int, hi_s: int) -> dict[str, list[DayBlock]]:
         """Per meter: stored day blocks overlapping ``[lo_s, hi_s)`` [UTC epoch s], by day."""
-        day_lo = _day_start(lo_s)
+        day_lo = local_day_start(lo_s)
         out: dict[str, list[DayBlock]] = {m: [] for m in meter_ids}
-        for i in range(0, len(meter_ids), _CHUNK):
-            chunk = list(meter_ids[i:i + _CHUNK])
+        for chunk in self._chunks(meter_ids):
+            in_sql, in_params = self._in("meter_id", chunk)
             rows = self._driver(
                 f"SELECT meter_id, {self._epoch_sql('day_start_utc')}, interval_s, energy, quality, method "
-                f"FROM increment_block WHERE meter_id IN ({', '.join('?' * len(chunk))}) AND day_start_utc >= ? "
+                f"FROM increment_block WHERE {in_sql} AND day_start_utc >= ? "
                 "AND day_start_utc < ? ORDER BY meter_id, day_start_utc",
-                [*chunk, self._ts_param(day_lo), self._ts_param(hi_s)])
+                [*in_params, self._ts_param(day_lo), self._ts_param(hi_s)])
             if not rows:
                 continue
             days = self._epochs([r[1] for r in rows])
@@ -386,7 +373,7 @@ class DerivedData:
                 for j in np.flatnonzero(replaced).tolist():
                     st = d0 + (bi + j) * ivl
                     history.append({"tenant_id": meters[w.meter_id].tenant_id, "meter_id": w.meter_id,
-                                    "start_utc": _dt(st), "end_utc": _dt(st + ivl),
+                                    "start_utc": utc_datetime(st), "end_utc": utc_datetime(st + ivl),
                                     "energy": None if np.isnan(old_e[j]) else float(old_e[j]),
                                     "method_id": _method_id(int(old_m[j])),
                                     "replaced_by_quality": _QUALITY_NAMES[int(new_q[j])],
@@ -419,17 +406,17 @@ class DerivedData:
         out: list[IncrementWindow] = []
         for mid, (ws, we) in windows.items():
             mrows = rows.get(mid, ())
-            ivl = (_s(mrows[0]["end_utc"]) - _s(mrows[0]["start_utc"])) if mrows else (meters[mid].interval_s or 900)
+            ivl = (epoch_s(mrows[0]["end_utc"]) - epoch_s(mrows[0]["start_utc"])) if mrows else (meters[mid].interval_s or 900)
             if ivl <= 0:
                 raise InputError(f"meter {mid}: slot end must be after its start",
                                  message_zh=f"表计 {mid}：时段结束须晚于开始")
-            start_s = _s(ws)
-            n = max(-(-(_s(we) - start_s) // ivl), 0)
+            start_s = epoch_s(ws)
+            n = max(-(-(epoch_s(we) - start_s) // ivl), 0)
             energy = np.full(n, np.nan)
             quality = np.full(n, _MISSING, dtype=np.uint8)
             method = np.zeros(n, dtype=np.uint8)
             for r in mrows:
-                i = (_s(r["start_utc"]) - start_s) // ivl
+                i = (epoch_s(r["start_utc"]) - start_s) // ivl
                 if not 0 <= i < n:
                     raise InputError(f"meter {mid}: slot {r['start_utc']} is outside its window",
                                      message_zh=f"表计 {mid}：时段 {r['start_utc']} 不在写入窗口内")
@@ -444,8 +431,8 @@ class DerivedData:
                    include_superseded: bool = False) -> list[IncrementView]:
         """Derived increments of a meter by slot start (with the superseded estimates on request,
         each before the value that replaced it)."""
-        lo = _s(start_utc) if start_utc is not None else _FIRST_S
-        hi = _s(end_utc) if end_utc is not None else _LAST_S
+        lo = epoch_s(start_utc) if start_utc is not None else _FIRST_S
+        hi = epoch_s(end_utc) if end_utc is not None else _LAST_S
         out = [v for v in self._slot_views([meter_id], lo, hi)[meter_id]]
         if include_superseded:
             t = cast(Table, SupersededEstimate.__table__)
@@ -467,7 +454,7 @@ class DerivedData:
                 for i in np.flatnonzero((b.quality != _MISSING) & (starts >= lo_s) & (starts < hi_s)).tolist():
                     st = int(starts[i])
                     e = float(b.energy[i])
-                    out[mid].append(IncrementView(mid, _dt(st), _dt(st + b.interval_s), None if np.isnan(e) else e,
+                    out[mid].append(IncrementView(mid, utc_datetime(st), utc_datetime(st + b.interval_s), None if np.isnan(e) else e,
                                                   _QUALITY_NAMES[int(b.quality[i])], _method_id(int(b.method[i]))))
         return out
 
@@ -475,7 +462,7 @@ class DerivedData:
                         hi: datetime) -> dict[str, list[tuple[datetime, float | None, str]]]:
         """Per meter: (slot start, energy, quality) of the current increments in ``[lo, hi)``."""
         return {m: [(v.start_utc, v.energy, v.quality) for v in vs]
-                for m, vs in self._slot_views(meter_ids, _s(lo), _s(hi)).items()}
+                for m, vs in self._slot_views(meter_ids, epoch_s(lo), epoch_s(hi)).items()}
 
     # -- deferred derivation -------------------------------------------------------------------
 
@@ -530,8 +517,8 @@ class DerivedData:
         return list(self.session.scalars(q.order_by(AggregateRow.meter_id, AggregateRow.period_start_utc)))
 
     def _hour_rows(self, ids: Sequence[str], start_utc: datetime | None, end_utc: datetime | None) -> list[AggregateRow]:
-        lo = _s(start_utc) if start_utc is not None else _FIRST_S
-        hi = _s(end_utc) if end_utc is not None else _LAST_S
+        lo = epoch_s(start_utc) if start_utc is not None else _FIRST_S
+        hi = epoch_s(end_utc) if end_utc is not None else _LAST_S
         tenants = {m.id: m.tenant_id for m in self.meters_by_ids(ids).values()}
         out: list[AggregateRow] = []
         for mid, blocks in self.increment_blocks(ids, lo, hi).items():
@@ -542,7 +529,7 @@ class DerivedData:
                     st = b.day_start_s + 3600 * h
                     if lo <= st < hi:
                         row = period_row(tot, h)
-                        out.append(AggregateRow(meter_id=mid, granularity="hour", period_start_utc=_dt(st),
+                        out.append(AggregateRow(meter_id=mid, granularity="hour", period_start_utc=utc_datetime(st),
                                                 tenant_id=tenants.get(mid, ""), interval_s=b.interval_s, **row))
         return out
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar, cast
 
+import numpy as np
 from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -83,8 +84,7 @@ KWH_PER_GEC = 1000.0
 _M = TypeVar("_M", bound=Base)
 
 
-@dataclass(frozen=True)
-class ReadingIn:
+class ReadingIn(NamedTuple):
     """A reading ready to store: meter resolved, timestamp UTC-aware.
 
     ``value`` [meter unit, raw register or interval value]; ``source_offset_min`` the UTC offset
@@ -153,6 +153,91 @@ def _sqlite_ts(ts: datetime) -> str:
     if ts.tzinfo is not UTC:
         ts = ts.astimezone(UTC)
     return ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def _instants(values: Sequence[datetime]) -> tuple[list[datetime], np.ndarray]:
+    """The distinct instants of ``values`` in time order, and each value's index among them.
+
+    Readings of many meters share their timestamps (a 15-minute grid), so per-instant work —
+    conversion, ordering — is done once per distinct instant, then spread with one array index.
+    """
+    seen = dict.fromkeys(values)
+    for ts in seen:
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            raise InputError(f"naive timestamp {ts.isoformat()} cannot be stored; give a time zone",
+                             message_zh=f"时间 {ts.isoformat()} 没有时区，不能保存",
+                             location=Location(value=ts.isoformat()))
+    distinct = sorted(seen)
+    rank = dict(zip(distinct, range(len(distinct)), strict=True))
+    return distinct, np.fromiter(map(rank.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def _sqlite_ts_array(instants: Sequence[datetime]) -> np.ndarray:
+    """:func:`_sqlite_ts` of many instants at once, as a numpy unicode array (same text exactly)."""
+    micros = np.fromiter(((ts - _EPOCH) // _ONE_US for ts in instants), dtype=np.int64, count=len(instants))
+    text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")  # YYYY-MM-DDTHH:MM:SS.ffffff
+    if len(text):
+        text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")  # 'T' → ' ' (UCS-4 code points)
+    return text
+
+
+def _sqlite_ts_many(values: Sequence[datetime]) -> list[str]:
+    """:func:`_sqlite_ts` of each value (vectorised over the distinct instants)."""
+    instants, rank = _instants(values)
+    return cast(list[str], _sqlite_ts_array(instants)[rank].tolist())
+
+
+def _sqlite_text_literal(text: str) -> str | None:
+    """``text`` as an SQLite string literal (quotes doubled; SQLite has no other escapes), or None
+    when it cannot be one (a NUL character): then it must be bound as a parameter."""
+    return None if "\x00" in text else "'" + text.replace("'", "''") + "'"
+
+
+def _time_range(values: Sequence[datetime]) -> tuple[datetime, datetime]:
+    """(earliest, latest) of UTC-aware ``values``; a naive one is refused (never guessed, R6)."""
+    try:
+        lo, hi = min(values), max(values)
+    except TypeError:  # naive and aware mixed
+        lo = hi = datetime(1, 1, 1)
+    if lo.utcoffset() is None or hi.utcoffset() is None:
+        raise InputError("naive timestamps cannot be stored; give a time zone",
+                         message_zh="时间没有时区，不能保存")
+    return lo, hi
+
+
+class _RepeatedKeys(Exception):
+    """A batch sent optimistically repeats a reading key (see Repository._bulk_insert_readings)."""
+
+
+def _keys_distinct(meter_ix: np.ndarray, rank: np.ndarray, channels: Sequence[str], n_meters: int,
+                   n_instants: int) -> bool:
+    """Whether the readings' (meter, instant, channel) keys are pairwise distinct: one sort, no loop."""
+    names = dict.fromkeys(channels)
+    if n_meters * n_instants * len(names) >= 2**62:  # no room for one int64 key: compare tuples
+        return len(set(zip(meter_ix.tolist(), rank.tolist(), channels, strict=True))) == len(channels)
+    key = meter_ix * n_instants + rank
+    if len(names) > 1:
+        code = dict(zip(names, range(len(names)), strict=True))
+        key = key * len(names) + np.fromiter(map(code.__getitem__, channels), dtype=np.int64, count=len(channels))
+    key.sort()
+    return not bool((key[1:] == key[:-1]).any())
+
+
+def _first_last(meter_ids: Sequence[str], meter_ix: np.ndarray, instants: Sequence[datetime],
+                rank: np.ndarray) -> dict[str, tuple[datetime, datetime]]:
+    """Meter id → (first, last) instant of the readings (``meter_ix``/``rank`` index ``meter_ids``/``instants``)."""
+    if not len(rank):
+        return {}
+    lo = np.full(len(meter_ids), len(instants), dtype=np.int64)
+    hi = np.full(len(meter_ids), -1, dtype=np.int64)
+    np.minimum.at(lo, meter_ix, rank)
+    np.maximum.at(hi, meter_ix, rank)
+    return {mid: (instants[a], instants[b])
+            for mid, a, b in zip(meter_ids, lo.tolist(), hi.tolist(), strict=True) if b >= 0}
 
 
 def _month_text(m: Month | str) -> str:
@@ -895,42 +980,109 @@ class Repository(DerivedData):
 
     _RAW_COLS = ("meter_id", "ts_utc", "channel", "tenant_id", "value", "source_offset_min", "gateway_id",
                  "gateway_seq", "received_at", "batch_id")
+    #: PostgreSQL types of :attr:`_RAW_COLS`, for binary ``COPY``
+    _RAW_PG_TYPES = ("varchar", "timestamptz", "varchar", "varchar", "float8", "int4", "varchar", "int8",
+                     "timestamptz", "varchar")
 
-    def _bulk_insert_readings(self, tenant_id: str, new: Sequence[ReadingIn], batch_id: str,
-                              received_at: datetime) -> None:
-        """Insert new raw readings at the driver level (the hot path of bulk ingest).
+    def _bulk_insert_readings(self, tenant_id: str, cols: Sequence[Sequence[Any]], ts_text: Sequence[str] | None,
+                              batch_id: str, received_at: datetime,
+                              distinct: Callable[[], bool] | None = None) -> bool:
+        """Insert raw readings whose keys are new at the driver level (the hot path of bulk ingest).
+
+        ``cols``: the columns meter_id, ts_utc, value (float), channel, source_offset_min,
+        gateway_id, gateway_seq of the readings; ``ts_text`` their timestamps as SQLite text.
+        :meth:`write_readings` has checked every key against the store (and, unless ``distinct``
+        is given, against the rest of the batch), so this is a plain insert, never ``ON CONFLICT
+        DO NOTHING``: a key inserted meanwhile by a concurrent transaction (PostgreSQL) fails the
+        whole transaction with a unique violation (an :class:`~sqlalchemy.exc.IntegrityError`,
+        which the ingestion service retries) instead of being dropped silently. SQLite write
+        transactions are ``BEGIN IMMEDIATE``, so no other writer comes between check and insert.
 
         SQLite: ``executemany`` with timestamps in SQLAlchemy's SQLite DATETIME text format (UTC,
-        microseconds), so ORM reads and range filters see the same values. PostgreSQL: ``COPY``
-        into a session temporary table, then ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
+        microseconds), so ORM reads and range filters see the same values. PostgreSQL: binary
+        ``COPY`` straight into ``raw_reading`` (its references are checked once per statement, by
+        the trigger of migration ``0008_reading_integrity``); when row-level security applies to
+        the connected role (the application role: PostgreSQL refuses ``COPY FROM`` under RLS)
+        ``COPY`` into a session temporary table, then one ``INSERT … SELECT``.
+
+        ``distinct`` (PostgreSQL): the batch's keys are not known to be distinct yet. The rows are
+        sent under a savepoint and ``distinct()`` is called while the server is still storing
+        them; if it returns False the insert is undone and False is returned (nothing written).
         """
-        if not new:
-            return
+        mids, tss, vals, chans, offs, gws, seqs = cols
+        if not mids:
+            return True
         conn = self.session.connection()
-        cols = ", ".join(self._RAW_COLS)
-        if self.backend == "sqlite":
-            rec = _sqlite_ts(received_at)
-            rows = [(r.meter_id, _sqlite_ts(r.ts_utc), r.channel, tenant_id, float(r.value), r.source_offset_min,
-                     r.gateway_id, r.gateway_seq, rec, batch_id) for r in new]
-            conn.exec_driver_sql(f"INSERT INTO raw_reading ({cols}) VALUES ({', '.join('?' * len(self._RAW_COLS))}) "
-                                 "ON CONFLICT DO NOTHING", rows)
-            return
-        if self.backend == "postgresql":
-            raw = conn.connection.driver_connection
-            with raw.cursor() as cur:  # type: ignore[union-attr]
-                cur.execute("CREATE TEMP TABLE IF NOT EXISTS _raw_reading_load "
-                            "(LIKE raw_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-                with cur.copy(f"COPY _raw_reading_load ({cols}) FROM STDIN") as cp:
-                    for r in new:
-                        cp.write_row((r.meter_id, r.ts_utc, r.channel, tenant_id, float(r.value), r.source_offset_min,
-                                      r.gateway_id, r.gateway_seq, received_at, batch_id))
-                cur.execute(f"INSERT INTO raw_reading ({cols}) SELECT {cols} FROM _raw_reading_load "
-                            "ON CONFLICT DO NOTHING")
-                cur.execute("TRUNCATE _raw_reading_load")
-            return
-        self._insert_ignore(RawReading.__table__, [dict(zip(self._RAW_COLS, (
-            r.meter_id, r.ts_utc, r.channel, tenant_id, float(r.value), r.source_offset_min, r.gateway_id,
-            r.gateway_seq, received_at, batch_id), strict=True)) for r in new])
+        dbapi_conn = conn.connection.driver_connection
+        dbapi = conn.dialect.loaded_dbapi
+        names = ", ".join(self._RAW_COLS)
+        sql = f"INSERT INTO raw_reading ({names}) VALUES ({', '.join('?' * len(self._RAW_COLS))})"
+        try:
+            if self.backend == "sqlite":
+                assert ts_text is not None and distinct is None
+                # bind only what varies from row to row: a column with one value for the whole batch
+                # is written once as an SQL literal, a column that is NULL throughout is left out
+                varying: dict[str, Sequence[Any]] = {"meter_id": mids, "ts_utc": ts_text, "value": vals}
+                same = {"tenant_id": tenant_id, "received_at": _sqlite_ts(received_at), "batch_id": batch_id}
+                if chans.count(chans[0]) == len(chans):
+                    same["channel"] = chans[0]
+                else:
+                    varying["channel"] = chans
+                for name, col in (("source_offset_min", offs), ("gateway_id", gws), ("gateway_seq", seqs)):
+                    if col.count(None) != len(col):
+                        varying[name] = col
+                literals: dict[str, str] = {}
+                for k, v in same.items():
+                    lit = _sqlite_text_literal(v)
+                    if lit is None:
+                        varying[k] = [v] * len(mids)
+                    else:
+                        literals[k] = lit
+                sql = (f"INSERT INTO raw_reading ({', '.join([*varying, *literals])}) "
+                       f"VALUES ({', '.join(['?'] * len(varying) + list(literals.values()))})")
+                cur = dbapi_conn.cursor()  # type: ignore[union-attr]
+                try:
+                    cur.executemany(sql, zip(*varying.values(), strict=True))
+                finally:
+                    cur.close()
+                return True
+            if self.backend == "postgresql":
+                rows = zip(mids, tss, chans, repeat(tenant_id), vals, offs, gws, seqs, repeat(received_at),
+                           repeat(batch_id))
+                with dbapi_conn.cursor() as cur:  # type: ignore[union-attr]
+                    rls = bool(cur.execute("SELECT row_security_active('raw_reading')").fetchone()[0])
+                    target = "_raw_reading_load" if rls else "raw_reading"
+                    if rls:
+                        cur.execute("CREATE TEMP TABLE IF NOT EXISTS _raw_reading_load "
+                                    "(LIKE raw_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+                    if distinct is not None:
+                        cur.execute("SAVEPOINT parkcarbon_readings")
+                    sql = f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)"
+                    try:
+                        with cur.copy(sql) as cp:
+                            cp.set_types(self._RAW_PG_TYPES)
+                            write_row = cp.write_row
+                            for row in rows:
+                                write_row(row)
+                            if distinct is not None and not distinct():
+                                raise _RepeatedKeys
+                    except _RepeatedKeys:  # psycopg ended the COPY with an error: undo it
+                        cur.execute("ROLLBACK TO SAVEPOINT parkcarbon_readings")
+                        return False
+                    if rls:
+                        sql = f"INSERT INTO raw_reading ({names}) SELECT {names} FROM _raw_reading_load"
+                        cur.execute(sql)
+                        cur.execute("TRUNCATE _raw_reading_load")
+                    if distinct is not None:
+                        cur.execute("RELEASE SAVEPOINT parkcarbon_readings")
+                return True
+        except dbapi.Error as exc:  # the driver's own error: give callers SQLAlchemy's, as for ORM statements
+            raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
+        if distinct is not None and not distinct():
+            return False
+        self.session.execute(insert(RawReading), [dict(zip(self._RAW_COLS, row, strict=True)) for row in zip(
+            mids, tss, chans, repeat(tenant_id), vals, offs, gws, seqs, repeat(received_at), repeat(batch_id))])
+        return True
 
     def write_readings(self, tenant_id: str, readings: Sequence[ReadingIn], *, batch_id: str,
                        received_at: datetime | None = None) -> ReadingWriteResult:
