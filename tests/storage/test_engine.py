@@ -99,6 +99,13 @@ def test_models_match_migrations(store):
     """The Alembic head creates exactly the schema of the ORM models (no drift)."""
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    if store.backend == "postgresql":
+        # Documented difference (migration 0008_reading_integrity): on PostgreSQL raw_reading's two
+        # foreign keys are replaced by set-based triggers (one check per statement, not per row);
+        # the model keeps its ForeignKey declarations, which SQLite still enforces.
+        diff = [d for d in diff if not (d[0] == "add_fk" and d[1].parent.name == "raw_reading"
+                                        and d[1].name in ("fk_raw_reading_meter_id_meter",
+                                                          "fk_raw_reading_batch_id_ingest_batch"))]
     assert diff == []
 
 

@@ -23,11 +23,8 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import BigInteger as SqlBigInteger
 from sqlalchemy import Table, func, insert, select
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from parkcarbon.core.metering import (
     EstimationMethod,
@@ -180,7 +177,7 @@ class DerivedData:
         dbapi = self.session.connection().connection.dbapi_connection
         if self.backend == "postgresql":
             sql = sql.replace("?", "%s")
-        cur = dbapi.cursor()  # type: ignore[union-attr]
+        cur = dbapi.cursor(binary=True) if self.backend == "postgresql" else dbapi.cursor()  # type: ignore[union-attr]
         try:
             if many:
                 cur.executemany(sql, params)
@@ -215,12 +212,6 @@ class DerivedData:
             cur.execute(f"TRUNCATE {stage}")
 
     # -- raw readings as arrays ------------------------------------------------------------
-
-    def _epoch_s(self, col: Any) -> ColumnElement[Any]:
-        """Whole UTC epoch seconds of a timestamp column, computed by the database."""
-        if self.backend == "sqlite":
-            return sql_cast(func.strftime("%s", col), SqlBigInteger)
-        return sql_cast(func.floor(func.extract("epoch", col)), SqlBigInteger)
 
     def meters_by_ids(self, meter_ids: Iterable[str]) -> dict[str, Meter]:
         ids = sorted(set(meter_ids))

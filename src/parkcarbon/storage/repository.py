@@ -10,15 +10,18 @@ ledger writes into a non-draft period (R7), :class:`ConflictError` for duplicate
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar, cast
 
 import numpy as np
 from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from parkcarbon.core.activity import ActivityRecord, Flow, Quality
@@ -1096,74 +1099,103 @@ class Repository(DerivedData):
         received_at = received_at or utc_now()
         if not readings:
             return ReadingWriteResult(0, 0, 0, {})
-        meter_ids = sorted({r.meter_id for r in readings})
-        meters: dict[str, Meter] = {}
+        n = len(readings)
+        mids, tss, chans = (list(map(itemgetter(k), readings)) for k in (0, 1, 3))
+        vals = list(map(float, map(itemgetter(2), readings)))
+        meter_ids = sorted(set(mids))
+        enterprise_of: dict[str, str | None] = {}  # the batch's meters of this tenant → their enterprise
         for i in range(0, len(meter_ids), 500):
-            for m in self.session.scalars(select(Meter).where(Meter.id.in_(meter_ids[i:i + 500]))):
-                meters[m.id] = m
+            for mid, owner, ent in self.session.execute(select(Meter.id, Meter.tenant_id, Meter.enterprise_id).where(
+                    Meter.id.in_(meter_ids[i:i + 500]))):
+                if owner == tenant_id:
+                    enterprise_of[mid] = ent
         for mid in meter_ids:
-            if mid not in meters or meters[mid].tenant_id != tenant_id:
+            if mid not in enterprise_of:
                 raise _not_found("meter", "表计", mid)
-        # 1. within the batch: first value per key wins, different later values are conflicts
-        first: dict[tuple[str, datetime, str], ReadingIn] = {}
-        dup = 0
-        pending_conflicts: list[tuple[ReadingIn, float]] = []
-        for r in readings:
-            k = (r.meter_id, r.ts_utc, r.channel)
-            have = first.get(k)
-            if have is None:
-                first[k] = r
-            elif have.value == r.value:
-                dup += 1
-            else:
-                pending_conflicts.append((r, have.value))
-        # 2. against the store (one range query per chunk of meters)
+        lo, hi = _time_range(tss)
+        # stored readings in the batch's time range (one range query per chunk of meters)
         existing: dict[tuple[str, datetime, str], float] = {}
-        if first:
-            lo = min(k[1] for k in first)
-            hi = max(k[1] for k in first)
-            t = cast(Table, RawReading.__table__)
-            ids = sorted({k[0] for k in first})
-            for i in range(0, len(ids), 500):
-                q = select(t.c.meter_id, t.c.ts_utc, t.c.channel, t.c.value).where(
-                    t.c.meter_id.in_(ids[i:i + 500]), t.c.ts_utc >= lo, t.c.ts_utc <= hi)
-                for mid, ts, ch, val in self.session.execute(q):
-                    existing[(mid, ts, ch)] = val
-        new: list[ReadingIn] = []
-        touched: dict[str, tuple[datetime, datetime]] = {}
-        for k, r in first.items():
-            old = existing.get(k)
-            if old is None:
-                new.append(r)
-                lo_hi = touched.get(r.meter_id)
-                touched[r.meter_id] = (r.ts_utc, r.ts_utc) if lo_hi is None else (
-                    min(lo_hi[0], r.ts_utc), max(lo_hi[1], r.ts_utc))
-            elif old == r.value:
-                dup += 1
-            else:
-                pending_conflicts.append((r, old))
-        self._bulk_insert_readings(tenant_id, new, batch_id, received_at)
+        t = cast(Table, RawReading.__table__)
+        for i in range(0, len(meter_ids), 500):
+            q = select(t.c.meter_id, t.c.ts_utc, t.c.channel, t.c.value).where(
+                t.c.meter_id.in_(meter_ids[i:i + 500]), t.c.ts_utc >= lo, t.c.ts_utc <= hi)
+            for mid, ts, ch, val in self.session.execute(q):
+                existing[(mid, ts, ch)] = val
+        cols = [mids, tss, vals, chans, *(list(map(itemgetter(k), readings)) for k in (4, 5, 6))]
+        view: list[Any] = []  # columnar view: distinct instants, each reading's instant rank and meter index
+
+        def keys_distinct() -> bool:
+            instants, rank = _instants(tss)
+            meter_ix = np.fromiter(map(dict(zip(meter_ids, range(len(meter_ids)), strict=True)).__getitem__, mids),
+                                   dtype=np.int64, count=n)
+            view[:] = [instants, rank, meter_ix]
+            return _keys_distinct(meter_ix, rank, chans, len(meter_ids), len(instants))
+
+        if not existing and self.backend == "postgresql":
+            # all new unless the batch repeats a key: send the rows at once and look for repeated
+            # keys while the server stores them (the usual batch has none: nothing else to do)
+            if self._bulk_insert_readings(tenant_id, cols, None, batch_id, received_at, distinct=keys_distinct):
+                instants, rank, meter_ix = view
+                return ReadingWriteResult(inserted=n, duplicates=0, conflicts=0,
+                                          touched=_first_last(meter_ids, meter_ix, instants, rank))
+            all_distinct = False
+        else:
+            all_distinct = keys_distinct()
+        instants, rank, meter_ix = view
+        # 1. within the batch: first value per key wins, different later values are conflicts
+        dup = 0
+        pending_conflicts: list[tuple[int, float]] = []  # (reading index, value kept for its key)
+        keep: list[int] | None = None  # indices of the readings to insert (None: all of them)
+        if not all_distinct:
+            first: dict[tuple[str, datetime, str], int] = {}
+            keep = []
+            for i, k in enumerate(zip(mids, tss, chans, strict=True)):
+                j = first.setdefault(k, i)
+                if j == i:
+                    keep.append(i)
+                elif vals[j] == vals[i]:
+                    dup += 1
+                else:
+                    pending_conflicts.append((i, vals[j]))
+        # 2. against the store
+        if existing:
+            candidates = range(n) if keep is None else keep
+            keep = []
+            for i in candidates:
+                old = existing.get((mids[i], tss[i], chans[i]))
+                if old is None:
+                    keep.append(i)
+                elif old == vals[i]:
+                    dup += 1
+                else:
+                    pending_conflicts.append((i, old))
+        if keep is not None:
+            cols = [[c[i] for i in keep] for c in cols]
+            meter_ix, rank = meter_ix[keep], rank[keep]
+        ts_text = _sqlite_ts_array(instants)[rank].tolist() if self.backend == "sqlite" else None
+        self._bulk_insert_readings(tenant_id, cols, ts_text, batch_id, received_at)
+        touched = _first_last(meter_ids, meter_ix, instants, rank)
         # 3. conflicts (both values kept)
         conflicts = 0
         if pending_conflicts:
-            ent_ids = {meters[r.meter_id].enterprise_id for r, _ in pending_conflicts} - {None}
+            ent_ids = {enterprise_of[mids[i]] for i, _ in pending_conflicts} - {None}
             locked = self.locked_months(e for e in ent_ids if e is not None)
             rows = []
             seen: set[tuple[str, datetime, str, float]] = set()
-            for r, old in pending_conflicts:
-                ck = (r.meter_id, r.ts_utc, r.channel, float(r.value))
+            for i, old in pending_conflicts:
+                ck = (mids[i], tss[i], chans[i], vals[i])
                 if ck in seen:
                     continue
                 seen.add(ck)
-                ent = meters[r.meter_id].enterprise_id
-                status = "correction_queue" if ent is not None and (ent, str(Month.of(r.ts_utc))) in locked else "open"
-                rows.append({"id": new_id(), "tenant_id": tenant_id, "meter_id": r.meter_id, "ts_utc": r.ts_utc,
-                             "channel": r.channel, "existing_value": float(old), "new_value": float(r.value),
+                ent = enterprise_of[mids[i]]
+                status = "correction_queue" if ent is not None and (ent, str(Month.of(tss[i]))) in locked else "open"
+                rows.append({"id": new_id(), "tenant_id": tenant_id, "meter_id": mids[i], "ts_utc": tss[i],
+                             "channel": chans[i], "existing_value": float(old), "new_value": vals[i],
                              "batch_id": batch_id, "received_at": received_at, "status": status,
                              "policy": "keep_existing_until_resolved"})
             self._insert_ignore(ReadingConflict.__table__, rows)
             conflicts = len(pending_conflicts)
-        return ReadingWriteResult(inserted=len(new), duplicates=dup, conflicts=conflicts, touched=touched)
+        return ReadingWriteResult(inserted=len(cols[0]), duplicates=dup, conflicts=conflicts, touched=touched)
 
     def quarantine(self, tenant_id: str, *, batch_id: str, items: Iterable[Mapping[str, Any]]) -> int:
         """Keep readings that must not be used (future timestamps, unknown meters) with a reason."""
