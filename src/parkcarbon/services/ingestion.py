@@ -26,7 +26,7 @@ import gc
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,7 +55,7 @@ from parkcarbon.ingest.tables import read_table
 from parkcarbon.ingest.templates import TEMPLATES
 from parkcarbon.services.derivation import DerivationResult, derive_touched
 from parkcarbon.settings import Settings, get_settings
-from parkcarbon.storage import ReadingIn, Repository, Store
+from parkcarbon.storage import ReadingColumns, ReadingIn, Repository, Store
 
 __all__ = [
     "HttpBatchResult",
@@ -359,21 +359,20 @@ def _gc_paused() -> Iterator[None]:
 
 def _split_readings(readings: Sequence[ParsedReading], meter_ids: Mapping[str, str], codes: list[str],
                     limit: datetime, now: datetime, gateway_id: str | None,
-                    all_known: bool) -> tuple[list[ReadingIn], list[dict[str, Any]]]:
-    """The readings to store (meter code resolved to the id) and those to quarantine (unknown
-    meter, future timestamp). Column by column when every meter is known (``all_known``) and no
-    timestamp is past ``limit`` (the usual batch): no per-reading branches."""
+                    all_known: bool) -> tuple[ReadingColumns, list[dict[str, Any]]]:
+    """The readings to store (meter code resolved to the id), column by column, and those to
+    quarantine (unknown meter, future timestamp). Without per-reading branches when every meter
+    is known (``all_known``) and no timestamp is past ``limit`` (the usual batch)."""
     tss = list(map(_TS, readings))
     if all_known and (not tss or max(tss) <= limit):
-        gateways: Iterable[str | None] = map(_GATEWAY, readings)
+        gateways = list(map(_GATEWAY, readings))
         if gateway_id is not None:
-            gateways = (g or gateway_id for g in gateways)
-        good = list(map(ReadingIn._make, zip(
-            map(meter_ids.__getitem__, codes), tss, map(_VALUE, readings), map(_CHANNEL, readings),
-            map(_OFFSET, readings), gateways, map(_SEQ, readings), strict=True)))
-        return good, []
+            gateways = [g or gateway_id for g in gateways]
+        return ReadingColumns(list(map(meter_ids.__getitem__, codes)), tss, list(map(_VALUE, readings)),
+                              list(map(_CHANNEL, readings)), list(map(_OFFSET, readings)), gateways,
+                              list(map(_SEQ, readings))), []
     quarantine: list[dict[str, Any]] = []
-    good = []
+    good: list[ReadingIn] = []
     for r in readings:
         mid = meter_ids.get(r.meter_code)
         if mid is None:
@@ -386,7 +385,7 @@ def _split_readings(readings: Sequence[ParsedReading], meter_ids: Mapping[str, s
         else:
             good.append(ReadingIn(mid, r.ts_utc, r.value, r.channel, r.source_offset_min,
                                   r.gateway_id or gateway_id, r.gateway_seq))
-    return good, quarantine
+    return ReadingColumns.of(good), quarantine
 
 
 def ingest_readings(store: Store, tenant_id: str, readings: Sequence[ParsedReading], *, kind: str,

@@ -95,13 +95,20 @@ from parkcarbon.storage import models_planning as _models_planning  # noqa: F401
 from parkcarbon.storage import models_targets as _models_targets  # noqa: F401  (targets, budgets, warnings)
 from parkcarbon.storage.derived import DayBlock, IncrementView, IncrementWindow
 from parkcarbon.storage.engine import Store, check_sqlite_file, open_store
-from parkcarbon.storage.repository import GreenPowerMonth, ReadingIn, ReadingWriteResult, Repository
+from parkcarbon.storage.repository import (
+    GreenPowerMonth,
+    ReadingColumns,
+    ReadingIn,
+    ReadingWriteResult,
+    Repository,
+)
 
 __all__ = [
     "DayBlock",
     "GreenPowerMonth",
     "IncrementView",
     "IncrementWindow",
+    "ReadingColumns",
     "ReadingIn",
     "ReadingWriteResult",
     "Repository",

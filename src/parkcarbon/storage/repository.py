@@ -103,6 +103,24 @@ class ReadingIn(NamedTuple):
     gateway_seq: int | None = None
 
 
+class ReadingColumns(NamedTuple):
+    """Readings ready to store, column by column (the same fields as :class:`ReadingIn`, one list
+    each, equal lengths): what bulk paths hand to :meth:`Repository.write_readings` without
+    building one object per reading."""
+
+    meter_id: list[str]
+    ts_utc: list[datetime]
+    value: list[float]
+    channel: list[str]
+    source_offset_min: list[int | None]
+    gateway_id: list[str | None]
+    gateway_seq: list[int | None]
+
+    @classmethod
+    def of(cls, readings: Sequence[ReadingIn]) -> ReadingColumns:
+        return cls(*(list(map(itemgetter(k), readings)) for k in range(7)))
+
+
 @dataclass(frozen=True)
 class ReadingWriteResult:
     """What happened to a batch of readings (R1/R2).
@@ -1087,7 +1105,7 @@ class Repository(DerivedData):
             mids, tss, chans, repeat(tenant_id), vals, offs, gws, seqs, repeat(received_at), repeat(batch_id))])
         return True
 
-    def write_readings(self, tenant_id: str, readings: Sequence[ReadingIn], *, batch_id: str,
+    def write_readings(self, tenant_id: str, readings: Sequence[ReadingIn] | ReadingColumns, *, batch_id: str,
                        received_at: datetime | None = None) -> ReadingWriteResult:
         """Append readings idempotently (R1/R2): new keys inserted, same value → no-op,
         different value → :class:`ReadingConflict` (both values kept; status ``correction_queue``
@@ -1097,11 +1115,12 @@ class Repository(DerivedData):
         the first value stored for a key stays the raw value; later different values are conflicts.
         """
         received_at = received_at or utc_now()
-        if not readings:
+        columns = readings if isinstance(readings, ReadingColumns) else ReadingColumns.of(readings)
+        if not columns.meter_id:
             return ReadingWriteResult(0, 0, 0, {})
-        n = len(readings)
-        mids, tss, chans = (list(map(itemgetter(k), readings)) for k in (0, 1, 3))
-        vals = list(map(float, map(itemgetter(2), readings)))
+        n = len(columns.meter_id)
+        mids, tss, chans = columns.meter_id, columns.ts_utc, columns.channel
+        vals = list(map(float, columns.value))
         meter_ids = sorted(set(mids))
         enterprise_of: dict[str, str | None] = {}  # the batch's meters of this tenant → their enterprise
         for i in range(0, len(meter_ids), 500):
@@ -1121,7 +1140,7 @@ class Repository(DerivedData):
                 t.c.meter_id.in_(meter_ids[i:i + 500]), t.c.ts_utc >= lo, t.c.ts_utc <= hi)
             for mid, ts, ch, val in self.session.execute(q):
                 existing[(mid, ts, ch)] = val
-        cols = [mids, tss, vals, chans, *(list(map(itemgetter(k), readings)) for k in (4, 5, 6))]
+        cols: list[list[Any]] = [mids, tss, vals, chans, columns.source_offset_min, columns.gateway_id, columns.gateway_seq]
         view: list[Any] = []  # columnar view: distinct instants, each reading's instant rank and meter index
 
         def keys_distinct() -> bool:
