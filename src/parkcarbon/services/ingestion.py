@@ -22,12 +22,10 @@ Public functions::
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -53,7 +51,7 @@ from parkcarbon.ingest.safety import UploadLimits, check_name, check_upload, sto
 from parkcarbon.ingest.statistics import PARSERS, ActivityDraft, MeterDraft, ProductionDraft
 from parkcarbon.ingest.tables import read_table
 from parkcarbon.ingest.templates import TEMPLATES
-from parkcarbon.services.derivation import DerivationResult, derive_touched
+from parkcarbon.services.derivation import DerivationResult, derive_touched, gc_paused
 from parkcarbon.settings import Settings, get_settings
 from parkcarbon.storage import ReadingColumns, ReadingIn, Repository, Store
 
@@ -337,26 +335,6 @@ def _reading_key_race(exc: IntegrityError) -> bool:
     return constraint == "pk_raw_reading" or "UNIQUE constraint failed: raw_reading." in str(orig)  # or SQLite
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a batch's readings are converted and stored.
-
-    A batch builds one tuple per reading that lives until the batch is stored; each counts
-    towards the collector's thresholds, so a 100 000-reading batch set off full collections that
-    walked every live object of the process (≈10–15 % of the ingest time). These tuples hold no
-    reference cycles (reference counting frees them), so nothing is lost by collecting after the
-    batch instead. Left as it was if the collector was already off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _split_readings(readings: Sequence[ParsedReading], meter_ids: Mapping[str, str], codes: list[str],
                     limit: datetime, now: datetime, gateway_id: str | None,
                     all_known: bool) -> tuple[ReadingColumns, list[dict[str, Any]]]:
@@ -427,7 +405,7 @@ def ingest_readings(store: Store, tenant_id: str, readings: Sequence[ParsedReadi
                 raise _rejected(source_name or "batch", errs)
             batch = repo.create_batch(tenant_id=tenant_id, kind=kind, idempotency_key=idempotency_key,
                                       body_sha256=body_sha256, source_name=source_name, created_by=created_by)
-            with _gc_paused():
+            with gc_paused():
                 good, quarantine = _split_readings(readings, {c: m.id for c, m in meters.items()}, codes, limit,
                                                    now, gateway_id, all_known)
                 res = repo.write_readings(tenant_id, good, batch_id=batch.id, received_at=now)
@@ -436,7 +414,8 @@ def ingest_readings(store: Store, tenant_id: str, readings: Sequence[ParsedReadi
             derivation = None
             if res.touched:
                 if derive:
-                    derivation = derive_touched(repo, res.touched)
+                    with gc_paused():
+                        derivation = derive_touched(repo, res.touched)
                 else:  # deferred: derive_pending (``parkcarbon data derive``) picks the spans up
                     repo.queue_derivation(tenant_id, res.touched, batch_id=batch.id)
             result = ReadingsResult(batch_id=batch.id, received=len(readings), inserted=res.inserted,
