@@ -191,3 +191,22 @@ def test_meter_validation(store):
         repo.add_meter(tenant_id="E01", code="P", carrier="electricity", unit="kWh", kind="cumulative")
     with store.reader() as repo:
         assert set(repo.meters_by_code("E01")) == {"P", "S", "V"}
+
+
+def test_one_locked_row_rejects_the_whole_ledger_statement(store):
+    """The database guard (per row on SQLite, per statement on PostgreSQL since 0009) rejects a
+    multi-row write that touches a submitted period, and nothing of the statement stays."""
+    import sqlalchemy as sa
+
+    _park(store)
+    with store.transaction() as repo:
+        repo.put_activity_records([ActivityRecord("a1", "E01", M, "electricity", Flow.PURCHASED, 1.0),
+                                   ActivityRecord("a2", "E01", Month(2024, 4), "electricity", Flow.PURCHASED, 2.0)])
+        repo.set_period_status("E01", M, "submitted", by="admin")
+    with pytest.raises(sa.exc.DBAPIError) as exc, store.engine.begin() as conn:
+        if store.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL app.all_tenants = 'on'")
+        conn.execute(sa.text("UPDATE activity_record SET quantity = quantity + 1 WHERE enterprise_id = 'E01'"))
+    assert "E-LOCKED" in str(exc.value)
+    with store.reader() as repo:
+        assert sorted(r.quantity for r in repo.activity_records()) == [1.0, 2.0]

@@ -188,16 +188,20 @@ class DerivedData:
             cur.close()
 
     def _upsert(self, table: str, cols: Sequence[str], key: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Insert rows, replacing the non-key columns of rows whose key exists. SQLite: one
-        ``executemany``; PostgreSQL: ``COPY`` into a transaction-local staging table, then one
-        ``INSERT … SELECT … ON CONFLICT DO UPDATE``."""
+        """Insert rows, replacing the non-key columns of rows whose key exists (see :meth:`_insert_rows`)."""
+        self._insert_rows(table, cols, rows, on_conflict=f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(
+            f"{c} = excluded.{c}" for c in cols if c not in key))
+
+    def _insert_rows(self, table: str, cols: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                     on_conflict: str = "") -> None:
+        """Insert many rows as one statement's worth of work. SQLite: one ``executemany``;
+        PostgreSQL: ``COPY`` into a transaction-local staging table, then one ``INSERT … SELECT``
+        (one statement, so statement-level triggers run once). Timestamps as :meth:`_ts_param`."""
         if not rows:
             return
         names = ", ".join(cols)
-        upsert = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(
-            f"{c} = excluded.{c}" for c in cols if c not in key)
         if self.backend != "postgresql":
-            self._driver(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))}) {upsert}", rows,
+            self._driver(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))}) {on_conflict}", rows,
                          many=True)
             return
         stage = f"_stage_{table}"
@@ -208,10 +212,8 @@ class DerivedData:
             with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as cp:
                 for r in rows:
                     cp.write_row(r)
-            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} {upsert}")
+            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} {on_conflict}")
             cur.execute(f"TRUNCATE {stage}")
-
-    # -- raw readings as arrays ------------------------------------------------------------
 
     def meters_by_ids(self, meter_ids: Iterable[str]) -> dict[str, Meter]:
         ids = sorted(set(meter_ids))

@@ -574,8 +574,11 @@ class Repository(DerivedData):
         for i in range(0, len(replaced), 500):
             self.session.execute(update(ActivityRecordRow).where(ActivityRecordRow.id.in_(replaced[i:i + 500]))
                                  .values(status="superseded"), execution_options={"synchronize_session": "evaluate"})
-        if new_rows:
-            self.session.execute(insert(ActivityRecordRow), new_rows)
+        # one statement for all new rows (not one per row: on PostgreSQL the period guard runs once
+        # per statement, migration 0009)
+        cols = list(new_rows[0]) if new_rows else []
+        self._insert_rows("activity_record", cols, [
+            [self._ts_param(v) if isinstance(v, datetime) else v for v in r.values()] for r in new_rows])
         return out
 
     def current_ledger(self, enterprise_ids: Iterable[str], first: Month | str,
