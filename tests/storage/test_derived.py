@@ -210,3 +210,22 @@ def test_migration_0007_converts_slot_rows_to_blocks_and_back(store):
                                      "ORDER BY period_start_utc")).all()
         assert (hours[0].energy, hours[0].quality) == (6.5, "suspect")
     store.upgrade("head")
+
+
+def test_binary_copy_rows_are_checked():
+    """The PostgreSQL fast read refuses a stream whose layout is not the expected fixed-width rows."""
+    from parkcarbon.errors import StoreError
+    from parkcarbon.storage.derived import _PG_COPY_SIGNATURE, _PG_READING_ROW, _copy_binary_rows
+
+    row = np.zeros(1, dtype=_PG_READING_ROW)
+    row["n"], row["l_ix"], row["ix"], row["l_ts"], row["ts"] = 5, 4, 1, 8, 1.7e9
+    row["l_value"], row["value"], row["l_seq"], row["l_seq_null"], row["seq_null"] = 8, 2.5, 8, 1, 1
+    good = _PG_COPY_SIGNATURE + bytes(8) + row.tobytes() + b"\xff\xff"
+    (r,) = _copy_binary_rows(good, _PG_READING_ROW)
+    assert (int(r["ix"]), float(r["ts"]), float(r["value"]), bool(r["seq_null"])) == (1, 1.7e9, 2.5, True)
+    assert len(_copy_binary_rows(_PG_COPY_SIGNATURE + bytes(8) + b"\xff\xff", _PG_READING_ROW)) == 0
+    bad = row.copy()
+    bad["l_seq"] = -1  # a NULL field where a fixed-width value was expected
+    for data in (b"PGCOPY" + bytes(20), good[:-1], _PG_COPY_SIGNATURE + bytes(8) + bad.tobytes() + b"\xff\xff"):
+        with pytest.raises(StoreError):
+            _copy_binary_rows(data, _PG_READING_ROW)
