@@ -70,7 +70,7 @@ Repository (``repository.py``), grouped:
   ``green_certificates``;
 * evidence and batches: ``add_evidence``, ``evidence_files``, ``create_batch``, ``find_batch``,
   ``batches``, ``mark_batch``;
-* raw readings (R1–R3): ``write_readings(tenant_id, [ReadingIn], batch_id=)`` →
+* raw readings (R1–R3): ``write_readings(tenant_id, [ReadingIn] or ReadingColumns, batch_id=)`` →
   :class:`ReadingWriteResult` (inserted / duplicates / conflicts / touched), ``quarantine``,
   ``raw_readings``, ``reading_keys``, ``count_readings``, ``reading_conflicts``,
   ``resolve_conflict``, ``quarantined``;
