@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from webhook_recorder import Recorder, recording_server
 
 from parkcarbon.core.budget import WarningGrade, WarningThresholds
 from parkcarbon.core.targets import Milestone
@@ -70,35 +69,10 @@ def manager(demo: Demo, eid: str) -> Scope:
                  tenants={eid: demo.tenants[eid]})
 
 
-@dataclass
-class Recorder:
-    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
 @pytest.fixture()
 def server() -> Iterator[tuple[str, Recorder]]:
-    rec = Recorder()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            rec.requests.append((dict(self.headers.items()), body))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", rec
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with recording_server() as (url, rec):
+        yield url, rec
 
 
 def _budget(demo: Demo) -> float:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from webhook_recorder import Recorder, recording_server
 
 from parkcarbon.core.budget import BudgetKind, WarningGrade, WarningThresholds, budget_warning
 from parkcarbon.core.forecast import forecast_year_end
@@ -30,42 +28,10 @@ from parkcarbon.services.warnings import (
 SECRET = "s3cret-园区"
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.statuses: list[int] = []
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.delay_s = 0.0
-
-
 @pytest.fixture()
 def server() -> Iterator[tuple[str, Recorder]]:
-    rec = Recorder()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            rec.requests.append((dict(self.headers.items()), body))
-            if rec.delay_s:
-                time.sleep(rec.delay_s)
-            status = rec.statuses.pop(0) if rec.statuses else 200
-            self.send_response(status)
-            if 300 <= status < 400:
-                self.send_header("Location", "http://127.0.0.1:1/elsewhere")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", rec
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with recording_server() as (url, rec):
+        yield url, rec
 
 
 def _report() -> WarningReport:
