@@ -207,8 +207,9 @@ def _derive_group(repo: Repository, meters: dict[str, Meter], lo: datetime, hi: 
     repo.put_aggregates(meters, "day", day_rows)
     # months: rolled up from the stored days of each touched month (absent days count as missing)
     by_month: dict[int, set[str]] = defaultdict(set)
-    for b in blocks:
-        by_month[int(period_start(np.array([b.day_start_s]), PeriodLevel.MONTH)[0])].add(b.meter_id)
+    month_of_block = period_start(np.array([b.day_start_s for b in blocks], dtype=np.int64), PeriodLevel.MONTH)
+    for b, m0 in zip(blocks, month_of_block.tolist(), strict=True):
+        by_month[m0].add(b.meter_id)
     month_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     months_of: dict[str, set[Month]] = defaultdict(set)
     for m0, mids in sorted(by_month.items()):
