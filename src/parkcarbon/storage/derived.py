@@ -59,6 +59,13 @@ _FIRST_S = -2_208_988_800  # 1900-01-01: open ranges of block queries
 _LAST_S = 7_258_118_400  # 2200-01-01
 
 
+def sqlite_ts(ts: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME storage text of a UTC instant (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    if ts.tzinfo is not UTC:
+        ts = ts.astimezone(UTC)
+    return ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def _method_id(code: int) -> str | None:
     return EstimationMethod.from_code(code).value if code else None
 
@@ -171,9 +178,7 @@ class DerivedData:
         """A UTC instant (datetime or epoch s) as the driver stores it (SQLite: SQLAlchemy's text)."""
         if not isinstance(ts, datetime):
             ts = utc_datetime(ts)
-        if self.backend == "sqlite":
-            return ts.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        return ts
+        return sqlite_ts(ts) if self.backend == "sqlite" else ts
 
     def _epoch_sql(self, col: str) -> str:
         """SQL of a timestamp column as the driver returns it for :meth:`_epochs`."""

@@ -38,6 +38,7 @@ from parkcarbon.errors import (
 )
 from parkcarbon.periods import Month, parse_month
 from parkcarbon.storage.derived import DerivedData
+from parkcarbon.storage.derived import sqlite_ts as _sqlite_ts
 from parkcarbon.storage.models import (
     ActivityRecordRow,
     Base,
@@ -167,13 +168,6 @@ def _aware(ts: Any) -> datetime | None:
         return None
     out: datetime = datetime.fromisoformat(ts) if isinstance(ts, str) else ts
     return out if out.tzinfo is not None else out.replace(tzinfo=UTC)
-
-
-def _sqlite_ts(ts: datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME storage text of a UTC instant (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
-    if ts.tzinfo is not UTC:
-        ts = ts.astimezone(UTC)
-    return ts.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
